@@ -1,0 +1,194 @@
+/* The configuration snapshot: everything a worker needs to serve, built whole from a YAML file
+ * (or from the command line) and never changed after. Workers hold a reference; a reload builds a
+ * new snapshot and swaps the pointer, and the old one is freed when its last exchange ends.
+ * All memory of a snapshot (strings, arrays, compiled regexes) belongs to it. */
+#ifndef RP_CONFIG_CONFIG_H
+#define RP_CONFIG_CONFIG_H
+
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "core/slice.h"
+
+/* Durations are milliseconds, sizes bytes. */
+
+struct rp_sockaddr {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    char text[64]; /* "127.0.0.1:9001" / "[::1]:9001", for logs (never sent to clients) */
+};
+
+struct rp_listener_conf {
+    struct rp_sockaddr addr;
+    const char *name; /* the address as written */
+};
+
+struct rp_server_conf {
+    struct rp_sockaddr addr;
+    uint32_t weight; /* default 1 */
+};
+
+struct rp_upstream_conf {
+    const char *name;
+    struct rp_server_conf *servers;
+    uint32_t nservers;
+    const char *host_header;   /* NULL: pass the client's Host through; else send this Host */
+    uint32_t keepalive;        /* idle pooled connections per worker per server (default 32) */
+    uint64_t keepalive_timeout; /* idle pooled connection lifetime, ms (default 60000) */
+    uint32_t index;            /* position in rp_config.upstreams */
+};
+
+/* Header edits applied to a request before proxying or to a response before sending. */
+struct rp_header_kv {
+    const char *name;
+    const char *value;
+};
+struct rp_header_ops {
+    struct rp_header_kv *set; /* replace all instances (or add) */
+    uint32_t nset;
+    struct rp_header_kv *add; /* append */
+    uint32_t nadd;
+    const char **remove;      /* remove all instances */
+    uint32_t nremove;
+};
+
+enum rp_host_match_kind { RP_HOST_EXACT, RP_HOST_WILDCARD /* "*.example.com" */ };
+struct rp_host_match {
+    enum rp_host_match_kind kind;
+    const char *name; /* lowercase; for wildcard the suffix including the dot: ".example.com" */
+};
+
+enum rp_path_match_kind { RP_PATH_ANY = 0, RP_PATH_EXACT, RP_PATH_PREFIX, RP_PATH_REGEX };
+
+struct rp_route_match {
+    struct rp_host_match *hosts; /* any of them; none = any host */
+    uint32_t nhosts;
+    enum rp_path_match_kind path_kind;
+    const char *path;            /* exact path or prefix */
+    void *regex;                 /* pcre2_code * for RP_PATH_REGEX */
+    const char *regex_src;
+    const char **methods;        /* any of them; none = any method */
+    uint32_t nmethods;
+    struct rp_header_kv *headers; /* all must match: value "*" = present, else exact value */
+    uint32_t nheaders;
+};
+
+enum rp_action_kind { RP_ACT_PROXY, RP_ACT_REDIRECT, RP_ACT_RESPOND, RP_ACT_STATIC };
+
+struct rp_static_conf {
+    const char *root;  /* absolute, no trailing slash */
+    const char *index; /* default "index.html"; NULL or "" = none */
+};
+
+struct rp_route {
+    uint32_t index;       /* position in file order, for logs */
+    const char *file;     /* where it was declared */
+    int line;
+    struct rp_route_match match;
+    enum rp_action_kind action;
+    const struct rp_upstream_conf *upstream; /* RP_ACT_PROXY */
+    struct {
+        int status;           /* 301, 302, 303, 307, 308; default 302 */
+        const char *location; /* "$request_uri" in it is replaced with the original target */
+    } redirect;
+    struct {
+        int status;
+        const char *body;
+        size_t body_len;
+        const char *content_type; /* default "text/plain; charset=utf-8" */
+    } respond;
+    struct rp_static_conf static_files;
+    const char *strip_prefix; /* removed from the path before the handler, if present */
+    const char *add_prefix;   /* prepended after strip_prefix */
+    struct rp_header_ops request_headers;
+    struct rp_header_ops response_headers;
+};
+
+enum rp_log_format { RP_LOG_COMBINED, RP_LOG_JSON };
+
+struct rp_config {
+    atomic_int refs;
+    void *arena; /* owner of all the memory below */
+    const char *file; /* NULL for a command-line config */
+
+    uint32_t workers; /* 0 = CPU count */
+
+    struct rp_listener_conf *listeners;
+    uint32_t nlisteners;
+    struct rp_upstream_conf *upstreams;
+    uint32_t nupstreams;
+    struct rp_route *routes;
+    uint32_t nroutes;
+
+    struct {
+        uint64_t header;       /* client head must complete within this: 408 (default 10s) */
+        uint64_t body;         /* max gap between client body reads: 408 (default 30s) */
+        uint64_t keepalive;    /* idle client keep-alive connection closed after (default 60s) */
+        uint64_t send;         /* client not accepting data for this long: close (default 30s) */
+        uint64_t connect;      /* backend connect: 502 (default 5s) */
+        uint64_t backend_read; /* gap while waiting on backend response bytes: 504 (default 60s) */
+        uint64_t upgrade_idle; /* tunnel (WebSocket) with no traffic either way (default 300s) */
+        uint64_t drain;        /* graceful shutdown: in-flight exchanges get this long (10s) */
+    } timeouts;
+
+    struct {
+        uint64_t max_request_line; /* 414 (default 8k) */
+        uint64_t max_header_size;  /* 431 (default 32k) */
+        uint32_t max_headers;      /* 431 (default 100) */
+        uint64_t max_body_size;    /* 413; 0 = unlimited (default 1g) */
+    } limits;
+
+    struct {
+        bool trust_forwarded;      /* keep incoming X-Forwarded-* / Forwarded and append to them */
+        bool via;                  /* add Via: 1.1 rampart (default false) */
+        const char *server_header; /* Server value on responses; "" = omit (default "rampart") */
+    } proxy;
+
+    struct {
+        const char *access;        /* "stdout", "off", or a file path (default "stdout") */
+        enum rp_log_format format; /* default combined */
+        const char *error;         /* "stderr" or a file path */
+        int level;                 /* RP_LOG_ERROR..RP_LOG_DEBUG (default info) */
+    } log;
+};
+
+/* Errors collected while loading: each is "file:line:col: message". */
+struct rp_cfg_errors {
+    char **msgs;
+    uint32_t n;
+    uint32_t cap;
+};
+
+/* Load and validate a YAML config file. On success returns a snapshot with refs == 1. On
+ * failure returns NULL and appends every error found (up to a cap) to errs. Thread: any; does
+ * not touch global state. */
+struct rp_config *rp_config_load_file(const char *path, struct rp_cfg_errors *errs);
+
+/* Same, from a memory buffer (fuzzing, tests); name is used as the file in messages. */
+struct rp_config *rp_config_load_buffer(const char *name, const char *data, size_t len,
+                                        struct rp_cfg_errors *errs);
+
+/* Build a snapshot from the zero-config command line: one listener, one upstream "default"
+ * with the given servers round robin, one route proxying everything. NULL + errs on bad
+ * addresses. */
+struct rp_config *rp_config_from_cli(const char *listen, const char *const *to, uint32_t nto,
+                                     struct rp_cfg_errors *errs);
+
+/* Parse "127.0.0.1:8080", ":8080" (all IPv4), "[::1]:8080", "localhost:8080" (resolved now).
+ * Returns 0 or -1 with a reason in *why. */
+int rp_sockaddr_parse(const char *text, struct rp_sockaddr *out, const char **why);
+
+void rp_config_ref(struct rp_config *c);
+/* Drops a reference; frees the snapshot when it was the last. Any thread. */
+void rp_config_unref(struct rp_config *c);
+
+void rp_cfg_errors_free(struct rp_cfg_errors *errs);
+
+/* Print the readable startup block (listeners, upstreams, routes) to f. */
+void rp_config_describe(const struct rp_config *c, FILE *f);
+
+#endif
