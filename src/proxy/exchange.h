@@ -1,0 +1,114 @@
+/* Client sessions, exchanges and backend connections: the objects of one request's path.
+ * A session is one client connection speaking HTTP/1.1; it runs one exchange at a time
+ * (pipelined requests wait in its input buffer). An exchange owns its arena, the request and
+ * response messages, and for proxied requests a backend connection. */
+#ifndef RP_PROXY_EXCHANGE_H
+#define RP_PROXY_EXCHANGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "event/loop.h"
+#include "http/body.h"
+#include "http/msg.h"
+#include "proxy/worker.h"
+
+struct rp_exchange;
+
+/* One connection to a backend server. */
+struct rp_bconn {
+    struct rp_io io;
+    struct rp_worker *w;
+    struct rp_buf in, out;
+    struct rp_timer timer;
+    struct rp_defer defer;
+    struct rp_exchange *x; /* owner while active; NULL while pooled */
+    struct rp_bconn *pool_next, *pool_prev;
+    struct rp_pool *pool;
+    uint64_t idle_deadline;
+    struct rp_sockaddr addr;
+    bool connecting, can_read, can_write, eof, closed, reused;
+};
+
+enum rp_session_state {
+    RP_SS_IDLE,     /* waiting for the first byte of a request */
+    RP_SS_HEAD,     /* reading a request head */
+    RP_SS_EXCHANGE, /* an exchange is running */
+    RP_SS_TUNNEL,   /* upgraded: bytes are copied both ways */
+    RP_SS_CLOSING,  /* flushing output, then close */
+};
+
+struct rp_session {
+    struct rp_io io;
+    struct rp_worker *w;
+    struct rp_session *next, *prev;
+    struct rp_buf in, out;
+    struct rp_timer timer;
+    struct rp_defer defer;
+    enum rp_session_state state;
+    struct rp_exchange *x;
+    const struct rp_listener_conf *listener;
+    char peer_ip[48];
+    uint16_t peer_port;
+    size_t head_hint;
+    uint32_t nrequests;
+    uint64_t head_started; /* loop time when the current head's first byte arrived */
+    bool can_read, can_write, eof, closed, want_close;
+};
+
+enum rp_handler_kind { RP_H_NONE, RP_H_LOCAL, RP_H_STATIC, RP_H_PROXY };
+
+struct rp_exchange {
+    struct rp_session *s;
+    struct rp_worker *w;
+    struct rp_cfg_slot *slot;
+    const struct rp_config *cfg;
+    const struct rp_route *route;
+    struct rp_arena arena;
+
+    struct rp_msg req;
+    struct rp_slice path; /* after normalisation and route rewrites, for the backend */
+    struct rp_slice host; /* request host without port */
+    char request_id[33];
+
+    /* request body from the client */
+    struct rp_body_reader req_body;
+    struct rp_body_writer req_out;
+    bool req_done;        /* whole request body read */
+    bool req_sent;        /* ... and written to the backend buffer */
+    bool continue_sent;   /* 100 Continue answered */
+    bool discard_body;    /* local handler: read and drop the body */
+
+    /* response */
+    struct rp_msg resp;
+    int status;           /* what the client got (for the log) */
+    struct rp_body_reader resp_body;
+    struct rp_body_writer resp_out;
+    bool resp_head_sent;
+    bool resp_done;       /* whole response written into the session's output */
+    bool head_request;
+
+    enum rp_handler_kind handler;
+    /* static file being sent */
+    int file_fd;
+    uint64_t file_off, file_left;
+
+    /* proxy */
+    const struct rp_upstream_conf *upstream;
+    struct rp_bconn *b;
+    uint32_t server_idx;
+    uint32_t tries;
+    bool retried_stale;   /* already retried once after a reused connection failed */
+    bool upgrade;         /* request asked for an upgrade */
+    struct rp_slice backend_head; /* the request head as sent, for a retry */
+
+    /* accounting */
+    uint64_t start_us, upstream_start_us, upstream_us;
+    uint64_t bytes_in, bytes_out;
+    char upstream_addr[64];
+};
+
+#endif

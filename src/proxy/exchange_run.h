@@ -1,0 +1,50 @@
+/* The exchange's life, as seen by the session and by the handlers (local, static, proxy). */
+#ifndef RP_PROXY_EXCHANGE_RUN_H
+#define RP_PROXY_EXCHANGE_RUN_H
+
+#include "proxy/exchange.h"
+
+/* Start an exchange for the parsed head msg occupying the first head_len bytes of s->in
+ * (slices into it). The head is copied into the exchange arena and consumed from s->in. */
+void rp_exchange_begin(struct rp_session *s, const struct rp_msg *msg, size_t head_len);
+
+/* Start an exchange that only answers status (a malformed or timed-out head) and closes. */
+void rp_exchange_begin_error(struct rp_session *s, int status);
+
+/* Advance the exchange; true when anything moved. The session may be closed on return
+ * (check s->closed). */
+bool rp_exchange_step(struct rp_exchange *x);
+
+/* The session timer to arm while this exchange runs (ms, 0 = none). */
+uint64_t rp_exchange_client_timeout(struct rp_exchange *x);
+
+/* The session timer fired: answer 408 if nothing was sent yet (true), else false (close). */
+bool rp_exchange_on_client_timeout(struct rp_exchange *x);
+
+/* The client connection is going away: release everything of the exchange. */
+void rp_exchange_abort(struct rp_exchange *x);
+
+/* Close the client connection because the exchange cannot go on (a truncated backend response,
+ * a malformed request body). */
+void rp_exchange_fail(struct rp_exchange *x);
+
+/* Handlers. */
+void rp_proxy_start(struct rp_exchange *x);
+bool rp_proxy_step(struct rp_exchange *x);
+void rp_proxy_release(struct rp_exchange *x, bool abort);
+bool rp_proxy_on_client_timeout(struct rp_exchange *x);
+
+void rp_static_start(struct rp_exchange *x);
+bool rp_static_step(struct rp_exchange *x);
+
+/* Backend request head for x (in the exchange arena). */
+struct rp_slice rp_proxy_build_request_head(struct rp_exchange *x, enum rp_body_out out);
+
+/* Write the client response head for resp into s->out; false when out of memory. */
+bool rp_proxy_write_response_head(struct rp_exchange *x, const struct rp_msg *resp,
+                                  enum rp_body_out out);
+
+/* Access log line for a finished exchange. */
+void rp_access_log(const struct rp_exchange *x);
+
+#endif

@@ -1,0 +1,326 @@
+/* Client sessions: socket I/O, request-head reading, keep-alive and pipelining, timeouts.
+ * The exchange that runs between a head and the end of its response lives in exchange.c. */
+#include "proxy/session.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "http/h1_parse.h"
+#include "proxy/exchange_run.h"
+
+#define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
+
+static void session_io(struct rp_io *io, uint32_t events);
+static void session_timeout(struct rp_timer *t);
+static void session_close(struct rp_session *s);
+
+static void set_peer(struct rp_session *s, const struct sockaddr_storage *peer)
+{
+    if (peer->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)peer;
+        if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr))
+            inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], s->peer_ip, sizeof(s->peer_ip));
+        else
+            inet_ntop(AF_INET6, &a->sin6_addr, s->peer_ip, sizeof(s->peer_ip));
+        s->peer_port = ntohs(a->sin6_port);
+    } else {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)peer;
+        inet_ntop(AF_INET, &a->sin_addr, s->peer_ip, sizeof(s->peer_ip));
+        s->peer_port = ntohs(a->sin_port);
+    }
+}
+
+void rp_session_accept(struct rp_worker *w, int fd, const struct rp_listener_conf *l,
+                       const struct sockaddr_storage *peer)
+{
+    struct rp_session *s = calloc(1, sizeof(*s));
+    if (!s) {
+        close(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    s->io.fd = fd;
+    s->io.cb = session_io;
+    s->w = w;
+    s->listener = l;
+    s->state = RP_SS_IDLE;
+    s->can_read = s->can_write = true;
+    set_peer(s, peer);
+    rp_timer_init(&s->timer, session_timeout);
+    s->next = w->sessions;
+    if (w->sessions)
+        w->sessions->prev = s;
+    w->sessions = s;
+    w->nsessions++;
+    if (rp_loop_add(&w->loop, &s->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
+        session_close(s);
+        return;
+    }
+    rp_session_run(s);
+}
+
+static void session_io(struct rp_io *io, uint32_t events)
+{
+    struct rp_session *s = (struct rp_session *)io;
+    if (s->closed)
+        return;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        s->can_read = true;
+    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+        s->can_write = true;
+    rp_session_run(s);
+}
+
+static void kick_cb(struct rp_defer *d)
+{
+    rp_session_run(container_of(d, struct rp_session, defer));
+}
+
+void rp_session_kick(struct rp_session *s)
+{
+    if (!s->closed)
+        rp_defer(&s->w->loop, &s->defer, kick_cb);
+}
+
+ssize_t rp_session_fill(struct rp_session *s)
+{
+    if (!s->can_read || s->eof)
+        return 0;
+    const struct rp_config *cfg = s->w->slot->cfg;
+    size_t max = RP_BUF_SIZE;
+    if (s->state == RP_SS_IDLE || s->state == RP_SS_HEAD)
+        max = cfg->limits.max_request_line + cfg->limits.max_header_size + 4;
+    if (max < RP_BUF_SIZE)
+        max = RP_BUF_SIZE;
+    if (!rp_buf_reserve(&s->in, 1, max))
+        return 0;
+    for (;;) {
+        ssize_t n = recv(s->io.fd, rp_buf_wptr(&s->in), rp_buf_room(&s->in), 0);
+        if (n > 0) {
+            s->in.tail += (size_t)n;
+            if (s->x)
+                s->x->bytes_in += (uint64_t)n;
+            return n;
+        }
+        if (n == 0) {
+            s->eof = true;
+            return -1;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN) {
+            s->can_read = false;
+            return 0;
+        }
+        s->eof = true;
+        return -1;
+    }
+}
+
+bool rp_session_flush(struct rp_session *s)
+{
+    bool progress = false;
+    while (rp_buf_len(&s->out) && s->can_write) {
+        ssize_t n = send(s->io.fd, rp_buf_rptr(&s->out), rp_buf_len(&s->out), MSG_NOSIGNAL);
+        if (n > 0) {
+            rp_buf_consume(&s->out, (size_t)n);
+            if (s->x)
+                s->x->bytes_out += (uint64_t)n;
+            progress = true;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            s->can_write = false;
+            break;
+        }
+        session_close(s); /* the client went away */
+        return progress;
+    }
+    return progress;
+}
+
+bool rp_session_out_room(struct rp_session *s, size_t want)
+{
+    if (!s->out.data && !rp_buf_acquire(&s->out))
+        return false;
+    if (rp_buf_room(&s->out) >= want)
+        return true;
+    /* grow only for one big piece (a large head); otherwise wait for the flush */
+    size_t max = want > RP_BUF_SIZE ? rp_buf_len(&s->out) + want : RP_BUF_SIZE;
+    return rp_buf_reserve(&s->out, want, max);
+}
+
+/* Parse what we have of a head; start an exchange when it is complete. */
+static bool step_head(struct rp_session *s)
+{
+    const struct rp_config *cfg = s->w->slot->cfg;
+    if (rp_buf_len(&s->in)) {
+        if (s->state == RP_SS_IDLE) {
+            s->state = RP_SS_HEAD;
+            s->head_started = s->w->loop.now;
+            s->head_hint = 0;
+        }
+        static _Thread_local struct rp_header hdrs[1024];
+        struct rp_msg msg = {.hdrs = hdrs, .cap_hdrs = 1024};
+        struct rp_h1_limits lim = {
+            .max_request_line = cfg->limits.max_request_line,
+            .max_head = cfg->limits.max_request_line + cfg->limits.max_header_size,
+            .max_headers = cfg->limits.max_headers < 1024 ? cfg->limits.max_headers : 1024,
+        };
+        ssize_t r = rp_h1_parse_request(rp_buf_rptr(&s->in), rp_buf_len(&s->in), &msg, &lim,
+                                        &s->head_hint);
+        if (r > 0) {
+            rp_exchange_begin(s, &msg, (size_t)r);
+            return true;
+        }
+        if (r < 0) {
+            rp_exchange_begin_error(s, (int)-r);
+            return true;
+        }
+    }
+    ssize_t n = rp_session_fill(s);
+    if (n > 0)
+        return true;
+    if (n < 0) {
+        if (rp_buf_len(&s->in) == 0 || s->state == RP_SS_IDLE)
+            session_close(s);
+        else
+            rp_exchange_begin_error(s, 400); /* the client closed inside a head */
+        return true;
+    }
+    if (rp_buf_len(&s->in) == 0 && s->in.data && !s->can_read)
+        rp_buf_release(&s->in); /* idle connections hold no buffer */
+    return false;
+}
+
+static uint64_t timer_for_state(struct rp_session *s)
+{
+    const struct rp_config *cfg = s->w->slot->cfg;
+    switch (s->state) {
+    case RP_SS_IDLE:
+        return s->nrequests ? cfg->timeouts.keepalive : cfg->timeouts.header;
+    case RP_SS_HEAD: {
+        uint64_t end = s->head_started + cfg->timeouts.header;
+        return end > s->w->loop.now ? end - s->w->loop.now : 1;
+    }
+    case RP_SS_EXCHANGE:
+        return rp_exchange_client_timeout(s->x);
+    case RP_SS_TUNNEL:
+        return rp_exchange_client_timeout(s->x);
+    case RP_SS_CLOSING:
+        return cfg->timeouts.send;
+    }
+    return 0;
+}
+
+void rp_session_run(struct rp_session *s)
+{
+    if (s->closed)
+        return;
+    int rounds = 0;
+    for (; rounds < 64; rounds++) {
+        bool progress = false;
+        switch (s->state) {
+        case RP_SS_IDLE:
+        case RP_SS_HEAD:
+            if (s->w->draining && s->state == RP_SS_IDLE && rp_buf_len(&s->in) == 0) {
+                session_close(s);
+                return;
+            }
+            progress = step_head(s);
+            break;
+        case RP_SS_EXCHANGE:
+        case RP_SS_TUNNEL:
+            progress = rp_exchange_step(s->x);
+            break;
+        case RP_SS_CLOSING:
+            break;
+        }
+        if (s->closed)
+            return;
+        if (rp_buf_len(&s->out) && s->can_write)
+            progress |= rp_session_flush(s);
+        if (s->closed)
+            return;
+        if (s->state == RP_SS_CLOSING && rp_buf_len(&s->out) == 0) {
+            session_close(s);
+            return;
+        }
+        if (!progress)
+            break;
+    }
+    if (rounds == 64)
+        rp_session_kick(s); /* let other connections run, continue next iteration */
+    if (rp_buf_len(&s->out) == 0 && s->out.data)
+        rp_buf_release(&s->out);
+    uint64_t t = timer_for_state(s);
+    if (t)
+        rp_timer_arm(&s->w->loop, &s->timer, t);
+    else
+        rp_timer_disarm(&s->w->loop, &s->timer);
+}
+
+static void session_timeout(struct rp_timer *t)
+{
+    struct rp_session *s = container_of(t, struct rp_session, timer);
+    switch (s->state) {
+    case RP_SS_HEAD:
+        rp_exchange_begin_error(s, 408);
+        rp_session_run(s);
+        return;
+    case RP_SS_EXCHANGE:
+        if (rp_exchange_on_client_timeout(s->x)) {
+            rp_session_run(s);
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    session_close(s);
+}
+
+void rp_session_drain(struct rp_session *s, bool force)
+{
+    s->want_close = true;
+    if (force || (s->state == RP_SS_IDLE && rp_buf_len(&s->in) == 0))
+        session_close(s);
+}
+
+static void free_cb(struct rp_defer *d)
+{
+    free(container_of(d, struct rp_session, defer));
+}
+
+static void session_close(struct rp_session *s)
+{
+    if (s->closed)
+        return;
+    s->closed = true;
+    if (s->x)
+        rp_exchange_abort(s->x);
+    rp_timer_disarm(&s->w->loop, &s->timer);
+    close(s->io.fd);
+    rp_buf_release(&s->in);
+    rp_buf_release(&s->out);
+    struct rp_worker *w = s->w;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        w->sessions = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    w->nsessions--;
+    /* freed after this loop iteration: events already fetched may still name it */
+    rp_defer_cancel(&w->loop, &s->defer);
+    rp_defer(&w->loop, &s->defer, free_cb);
+    rp_worker_session_closed(w);
+}

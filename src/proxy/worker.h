@@ -1,0 +1,97 @@
+/* A worker: one thread with its own event loop, SO_REUSEPORT listeners, buffer pool, upstream
+ * keep-alive pools and view of the config. Connections never move between workers. */
+#ifndef RP_PROXY_WORKER_H
+#define RP_PROXY_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "event/loop.h"
+
+struct rp_session;
+struct rp_bconn;
+
+/* This worker's reference to one config snapshot. Exchanges pin the slot they started on
+ * (a plain counter: only this thread touches it); the snapshot is released when the slot is
+ * no longer current and its last exchange ends. */
+struct rp_cfg_slot {
+    struct rp_config *cfg;
+    uint32_t users;
+    bool current;
+};
+
+struct rp_listen_io {
+    struct rp_io io;
+    struct rp_worker *w;
+    const struct rp_listener_conf *conf;
+    struct rp_timer backoff; /* accept paused after EMFILE/ENFILE */
+};
+
+/* Idle keep-alive connections to one backend address, most recently used first. */
+struct rp_pool {
+    char key[64]; /* the server address text */
+    struct rp_bconn *idle;
+    uint32_t nidle;
+};
+
+struct rp_worker {
+    struct rp_loop loop;
+    pthread_t thread;
+    unsigned id;
+
+    struct rp_listen_io *listeners;
+    uint32_t nlisteners;
+
+    struct rp_cfg_slot *slot; /* current */
+    uint64_t cfg_gen;
+
+    struct rp_session *sessions; /* all client connections of this worker (doubly linked) */
+    uint32_t nsessions;
+
+    struct rp_pool *pools;
+    uint32_t npools;
+    uint32_t rr; /* round-robin position (this only balancer) */
+
+    bool draining;
+    uint64_t drain_deadline;
+    struct rp_timer drain_timer;
+    uint64_t rng; /* xorshift state for request ids */
+    bool emfile_logged;
+};
+
+/* Process-wide state shared by the workers: the current config and its generation. */
+struct rp_server {
+    _Atomic(struct rp_config *) cfg;
+    atomic_uint_fast64_t cfg_gen;
+    atomic_bool stopping;
+    struct rp_worker *workers;
+    unsigned nworkers;
+    int *listen_fds; /* per worker, per listener: [w * nlisteners + i] */
+};
+
+extern struct rp_server rp_srv;
+
+/* Start n worker threads serving cfg (which the server references). Returns 0 or -errno. */
+int rp_workers_start(struct rp_config *cfg, unsigned n);
+
+/* Publish a new snapshot (the caller's reference is taken over); workers switch to it for new
+ * exchanges. Thread: main. */
+void rp_workers_publish(struct rp_config *cfg);
+
+/* Ask every worker to stop accepting and drain; returns after all threads exited. */
+void rp_workers_stop_and_join(void);
+
+/* Pin the worker's current config for a new exchange; release with rp_cfg_slot_put. */
+struct rp_cfg_slot *rp_cfg_slot_get(struct rp_worker *w);
+void rp_cfg_slot_put(struct rp_worker *w, struct rp_cfg_slot *slot);
+
+/* Called by sessions when they close, so a draining worker can finish. */
+void rp_worker_session_closed(struct rp_worker *w);
+
+/* Next pseudo-random 64-bit value of this worker (request ids). */
+uint64_t rp_worker_rand(struct rp_worker *w);
+
+#endif
