@@ -49,12 +49,13 @@ for port in "$PROXY_PORT" "${BACKEND_PORTS[@]}"; do
     fi
 done
 if [ "$busy" -ne 0 ]; then
-    echo "run-demo: the demo needs ports $PROXY_PORT, ${BACKEND_PORTS[0]} and ${BACKEND_PORTS[1]} free." \
-        "See who holds them with: ss -ltnp" >&2
+    echo "run-demo: the demo needs ports $PROXY_PORT, ${BACKEND_PORTS[0]} and" \
+        "${BACKEND_PORTS[1]} free. See who holds them with: ss -ltnp" >&2
     exit 1
 fi
 
 PIDS=()
+# shellcheck disable=SC2317  # reached through the traps below
 cleanup() {
     local pid
     for pid in ${PIDS[@]+"${PIDS[@]}"}; do
