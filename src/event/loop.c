@@ -3,6 +3,7 @@
 #include "event/loop.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -11,15 +12,6 @@
 #include "core/clock.h"
 
 static void wake_cb(struct rp_io *io, uint32_t events);
-
-static struct rp_io wake_io_proto = {.cb = wake_cb};
-
-struct wake_io {
-    struct rp_io io;
-    struct rp_loop *loop;
-};
-
-static _Thread_local struct wake_io wake_ios; /* one loop per thread */
 
 int rp_loop_init(struct rp_loop *loop)
 {
@@ -37,10 +29,9 @@ int rp_loop_init(struct rp_loop *loop)
         loop->slots[i].next = loop->slots[i].prev = &loop->slots[i];
     loop->now = rp_clock_mono_ms();
     loop->tick = loop->now / RP_WHEEL_TICK_MS;
-    wake_ios.io = wake_io_proto;
-    wake_ios.io.fd = loop->wakefd;
-    wake_ios.loop = loop;
-    return rp_loop_add(loop, &wake_ios.io, EPOLLIN);
+    loop->wake_io.fd = loop->wakefd;
+    loop->wake_io.cb = wake_cb;
+    return rp_loop_add(loop, &loop->wake_io, EPOLLIN);
 }
 
 void rp_loop_close(struct rp_loop *loop)
@@ -76,12 +67,12 @@ void rp_loop_wake(struct rp_loop *loop)
 
 static void wake_cb(struct rp_io *io, uint32_t events)
 {
-    struct wake_io *w = (struct wake_io *)io;
+    struct rp_loop *loop = (struct rp_loop *)((char *)io - offsetof(struct rp_loop, wake_io));
     uint64_t v;
     while (read(io->fd, &v, sizeof(v)) > 0) {
     }
-    if (w->loop->on_wake)
-        w->loop->on_wake(w->loop);
+    if (loop->on_wake)
+        loop->on_wake(loop);
 }
 
 void rp_timer_init(struct rp_timer *t, rp_timer_cb cb)

@@ -45,6 +45,7 @@ struct rp_defer {
 struct rp_loop {
     int epfd;
     int wakefd;          /* eventfd that other threads write to wake this loop */
+    struct rp_io wake_io;
     uint64_t now;        /* cached monotonic ms, refreshed every iteration */
     uint64_t tick;       /* last processed wheel tick */
     uint32_t ntimers;

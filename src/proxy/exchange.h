@@ -30,7 +30,7 @@ struct rp_bconn {
     struct rp_pool *pool;
     uint64_t idle_deadline;
     struct rp_sockaddr addr;
-    bool connecting, can_read, can_write, eof, closed, reused;
+    bool connecting, can_read, can_write, eof, closed, reused, timed_out, error, sent_any;
 };
 
 enum rp_session_state {
@@ -103,6 +103,11 @@ struct rp_exchange {
     uint32_t tries;
     bool retried_stale;   /* already retried once after a reused connection failed */
     bool upgrade;         /* request asked for an upgrade */
+    bool body_touched;    /* request body bytes were consumed: it cannot be replayed */
+    bool resp_parsed;     /* backend response head received */
+    bool backend_progress, paused_on_client; /* per step, for the backend timer */
+    size_t resp_hint;
+    int fail_status;      /* status to answer when every server failed */
     struct rp_slice backend_head; /* the request head as sent, for a retry */
 
     /* accounting */

@@ -28,6 +28,7 @@ struct rp_listen_io {
     struct rp_worker *w;
     const struct rp_listener_conf *conf;
     struct rp_timer backoff; /* accept paused after EMFILE/ENFILE */
+    struct rp_defer again;   /* more connections may be waiting after a batch */
 };
 
 /* Idle keep-alive connections to one backend address, most recently used first. */
@@ -56,6 +57,7 @@ struct rp_worker {
     uint32_t rr; /* round-robin position (this only balancer) */
 
     bool draining;
+    bool exit;
     uint64_t drain_deadline;
     struct rp_timer drain_timer;
     uint64_t rng; /* xorshift state for request ids */

@@ -1,0 +1,125 @@
+/* Serving a static file: the head from rp_static_resolve's decision, then the bytes with
+ * sendfile straight from the page cache to the client socket. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "handler/static_file.h"
+#include "proxy/exchange_run.h"
+#include "proxy/session.h"
+
+static void write_file_head(struct rp_exchange *x, const struct rp_static_result *res)
+{
+    struct rp_session *s = x->s;
+    const struct rp_config *cfg = x->cfg;
+    if (!x->req_done)
+        s->want_close = true;
+    if (!rp_session_out_room(s, 1024)) {
+        rp_session_drain(s, true);
+        return;
+    }
+    char date[40];
+    rp_http_date(rp_clock_wall_s(), date, sizeof(date));
+    char *p = rp_buf_wptr(&s->out);
+    size_t cap = rp_buf_room(&s->out);
+    int n = snprintf(p, cap,
+                     "HTTP/1.1 %03d %s\r\n%s%s%sDate: %s\r\nX-Request-ID: %s\r\n"
+                     "Last-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n",
+                     res->status, rp_http_reason(res->status),
+                     cfg->proxy.server_header[0] ? "Server: " : "", cfg->proxy.server_header,
+                     cfg->proxy.server_header[0] ? "\r\n" : "", date, x->request_id,
+                     res->last_modified, res->etag);
+    if (res->status != 304)
+        n += snprintf(p + n, cap - (size_t)n, "Content-Type: %s\r\nContent-Length: %llu\r\n",
+                      res->mime, (unsigned long long)res->length);
+    if (res->status == 206)
+        n += snprintf(p + n, cap - (size_t)n, "Content-Range: %s\r\n", res->content_range);
+    n += snprintf(p + n, cap - (size_t)n, "%s\r\n",
+                  s->want_close ? "Connection: close\r\n"
+                  : x->req.version == 10 ? "Connection: keep-alive\r\n"
+                                         : "");
+    s->out.tail += (size_t)n;
+    x->status = res->status;
+    x->resp_head_sent = true;
+}
+
+void rp_static_start(struct rp_exchange *x)
+{
+    struct rp_static_result res;
+    x->handler = RP_H_STATIC;
+    rp_static_resolve(&x->route->static_files, x->path, x->req.query, &x->req, &res);
+    char extra[1200];
+    switch (res.status) {
+    case 200:
+    case 206:
+    case 304:
+        write_file_head(x, &res);
+        if (res.status == 304 || res.head_only || res.length == 0) {
+            if (res.fd >= 0)
+                close(res.fd);
+            x->resp_done = true;
+            return;
+        }
+        x->file_fd = res.fd;
+        x->file_off = res.offset;
+        x->file_left = res.length;
+        return;
+    case 301:
+        snprintf(extra, sizeof(extra), "Location: %s\r\n", res.location);
+        rp_exchange_local_response(x, 301, NULL, NULL, 0, extra);
+        return;
+    case 405:
+        rp_exchange_local_response(x, 405, NULL, NULL, 0, "Allow: GET, HEAD\r\n");
+        return;
+    case 416:
+        snprintf(extra, sizeof(extra), "Content-Range: %s\r\n", res.content_range);
+        rp_exchange_local_response(x, 416, NULL, NULL, 0, extra);
+        return;
+    default:
+        rp_exchange_error(x, res.status);
+        return;
+    }
+}
+
+bool rp_static_step(struct rp_exchange *x)
+{
+    struct rp_session *s = x->s;
+    if (x->resp_done || x->file_fd < 0)
+        return false;
+    bool progress = false;
+    if (rp_buf_len(&s->out)) {
+        progress = rp_session_flush(s);
+        if (s->closed || rp_buf_len(&s->out))
+            return progress;
+    }
+    while (x->file_left && s->can_write) {
+        off_t off = (off_t)x->file_off;
+        size_t want = x->file_left < (1u << 20) ? (size_t)x->file_left : (1u << 20);
+        ssize_t n = sendfile(s->io.fd, x->file_fd, &off, want);
+        if (n > 0) {
+            x->file_off += (uint64_t)n;
+            x->file_left -= (uint64_t)n;
+            x->bytes_out += (uint64_t)n;
+            progress = true;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            s->can_write = false;
+            break;
+        }
+        rp_exchange_fail(x); /* the file shrank under us, or the client went away */
+        return true;
+    }
+    if (!x->file_left) {
+        close(x->file_fd);
+        x->file_fd = -1;
+        x->resp_done = true;
+        progress = true;
+    }
+    return progress;
+}

@@ -1,0 +1,429 @@
+/* An exchange from its parsed head to its last response byte: path normalisation, routing,
+ * request-body setup, dispatch to a handler (local response, static, proxy), completion with
+ * keep-alive or close, and the access log. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "handler/static_file.h"
+#include "http/uri.h"
+#include "proxy/exchange_run.h"
+#include "proxy/router.h"
+#include "proxy/session.h"
+
+static struct rp_exchange *exchange_new(struct rp_session *s)
+{
+    struct rp_exchange *x = calloc(1, sizeof(*x));
+    if (!x)
+        return NULL;
+    x->s = s;
+    x->w = s->w;
+    x->slot = rp_cfg_slot_get(s->w);
+    x->cfg = x->slot->cfg;
+    x->file_fd = -1;
+    x->start_us = rp_clock_mono_us();
+    rp_arena_init(&x->arena, 4096);
+    s->x = x;
+    s->state = RP_SS_EXCHANGE;
+    s->nrequests++;
+    return x;
+}
+
+static void exchange_free(struct rp_exchange *x)
+{
+    rp_cfg_slot_put(x->w, x->slot);
+    rp_arena_reset(&x->arena);
+    free(x);
+}
+
+static void rebase(struct rp_slice *sl, const char *from, size_t len, char *to)
+{
+    if (sl->p >= from && sl->p < from + len)
+        sl->p = to + (sl->p - from);
+    else if (sl->p && sl->n == 0)
+        sl->p = to; /* an empty slice at the very end of the head */
+}
+
+/* Copy the head (and the header array) into the arena so s->in can move on. */
+static bool keep_head(struct rp_exchange *x, const struct rp_msg *msg, const char *from,
+                      size_t len)
+{
+    char *to = rp_arena_alloc(&x->arena, len);
+    struct rp_header *hdrs = rp_arena_alloc(&x->arena, (msg->nhdrs + 1) * sizeof(*hdrs));
+    if (!to || !hdrs)
+        return false;
+    memcpy(to, from, len);
+    x->req = *msg;
+    memcpy(hdrs, msg->hdrs, msg->nhdrs * sizeof(*hdrs));
+    x->req.hdrs = hdrs;
+    x->req.cap_hdrs = msg->nhdrs + 1;
+    struct rp_slice *fields[] = {&x->req.method, &x->req.target, &x->req.path, &x->req.query,
+                                 &x->req.authority, &x->req.reason, &x->req.host};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        rebase(fields[i], from, len, to);
+    for (uint32_t i = 0; i < x->req.nhdrs; i++) {
+        rebase(&hdrs[i].name, from, len, to);
+        rebase(&hdrs[i].value, from, len, to);
+    }
+    return true;
+}
+
+static bool valid_request_id(struct rp_slice v)
+{
+    if (v.n == 0 || v.n > 128)
+        return false;
+    for (size_t i = 0; i < v.n; i++)
+        if (v.p[i] <= ' ' || v.p[i] >= 0x7f || v.p[i] == '"' || v.p[i] == '\\')
+            return false;
+    return true;
+}
+
+static void set_request_id(struct rp_exchange *x)
+{
+    const struct rp_header *h = rp_msg_find(&x->req, RP_SLICE_LIT("x-request-id"));
+    if (h && valid_request_id(h->value)) {
+        size_t n = h->value.n < sizeof(x->request_id) - 1 ? h->value.n : sizeof(x->request_id) - 1;
+        memcpy(x->request_id, h->value.p, n);
+        x->request_id[n] = '\0';
+        return;
+    }
+    snprintf(x->request_id, sizeof(x->request_id), "%016llx%016llx",
+             (unsigned long long)rp_worker_rand(x->w), (unsigned long long)rp_worker_rand(x->w));
+}
+
+/* strip_prefix then add_prefix, on the normalised path. */
+static struct rp_slice rewrite_path(struct rp_exchange *x, struct rp_slice path)
+{
+    const struct rp_route *rt = x->route;
+    if (rt->strip_prefix) {
+        struct rp_slice pre = rp_slice_cstr(rt->strip_prefix);
+        if (rp_slice_starts_with(path, pre)) {
+            path.p += pre.n;
+            path.n -= pre.n;
+            if (path.n == 0 || path.p[0] != '/') {
+                char *p = rp_arena_alloc(&x->arena, path.n + 2);
+                if (p) {
+                    p[0] = '/';
+                    memcpy(p + 1, path.p, path.n);
+                    path = (struct rp_slice){p, path.n + 1};
+                }
+            }
+        }
+    }
+    if (rt->add_prefix && rt->add_prefix[0]) {
+        struct rp_slice pre = rp_slice_cstr(rt->add_prefix);
+        if (pre.p[pre.n - 1] == '/' && path.n && path.p[0] == '/')
+            pre.n--;
+        char *p = rp_arena_alloc(&x->arena, pre.n + path.n + 1);
+        if (p) {
+            memcpy(p, pre.p, pre.n);
+            memcpy(p + pre.n, path.p, path.n);
+            path = (struct rp_slice){p, pre.n + path.n};
+        }
+    }
+    return path;
+}
+
+static void respond_redirect(struct rp_exchange *x)
+{
+    const char *loc = x->route->redirect.location;
+    const char *mark = strstr(loc, "$request_uri");
+    char *value;
+    if (mark)
+        value = rp_arena_printf(&x->arena, "%.*s%.*s%s", (int)(mark - loc), loc,
+                                RP_SLICE_FMT(x->req.target), mark + strlen("$request_uri"));
+    else
+        value = rp_arena_strdup(&x->arena, loc);
+    char *extra = value ? rp_arena_printf(&x->arena, "Location: %s\r\n", value) : NULL;
+    if (!extra) {
+        rp_exchange_error(x, 500);
+        return;
+    }
+    rp_exchange_local_response(x, x->route->redirect.status, NULL, NULL, 0, extra);
+}
+
+static void exchange_start(struct rp_exchange *x)
+{
+    struct rp_msg *req = &x->req;
+    const struct rp_config *cfg = x->cfg;
+    x->head_request = req->meth == RP_METH_HEAD;
+    set_request_id(x);
+    x->host = rp_router_host_only(req->authority.n ? req->authority : req->host);
+
+    if (req->meth == RP_METH_CONNECT) {
+        rp_exchange_error(x, 405);
+        return;
+    }
+    char *norm = rp_arena_alloc(&x->arena, req->path.n + 2);
+    ssize_t nn = norm ? rp_uri_normalize_path(req->path, norm, req->path.n + 2, false) : -500;
+    if (nn < 0) {
+        x->s->want_close = true;
+        rp_exchange_error(x, (int)-nn);
+        return;
+    }
+    struct rp_slice path = {norm, (size_t)nn};
+    x->route = rp_router_match(cfg, req, x->host, path);
+    if (!x->route) {
+        rp_exchange_error(x, 404);
+        return;
+    }
+    if (req->body == RP_BODY_LENGTH && cfg->limits.max_body_size &&
+        req->content_length > cfg->limits.max_body_size) {
+        x->s->want_close = true;
+        rp_exchange_error(x, 413);
+        return;
+    }
+    struct rp_chunked *ch = NULL;
+    if (req->body == RP_BODY_CHUNKED) {
+        ch = rp_arena_alloc(&x->arena, sizeof(*ch));
+        if (!ch) {
+            rp_exchange_error(x, 500);
+            return;
+        }
+    }
+    rp_body_reader_init(&x->req_body, req->body, req->content_length, ch);
+    x->req_done = x->req_body.done;
+    x->path = rewrite_path(x, path);
+
+    switch (x->route->action) {
+    case RP_ACT_RESPOND:
+        rp_exchange_local_response(x, x->route->respond.status, x->route->respond.content_type,
+                                   x->route->respond.body, x->route->respond.body_len, NULL);
+        return;
+    case RP_ACT_REDIRECT:
+        respond_redirect(x);
+        return;
+    case RP_ACT_STATIC:
+        rp_static_start(x);
+        return;
+    case RP_ACT_PROXY:
+        rp_proxy_start(x);
+        return;
+    }
+}
+
+void rp_exchange_begin(struct rp_session *s, const struct rp_msg *msg, size_t head_len)
+{
+    struct rp_exchange *x = exchange_new(s);
+    if (!x || !keep_head(x, msg, rp_buf_rptr(&s->in), head_len)) {
+        rp_buf_consume(&s->in, head_len);
+        if (x) {
+            s->want_close = true;
+            rp_exchange_error(x, 500);
+        } else {
+            rp_session_drain(s, true);
+        }
+        return;
+    }
+    rp_buf_consume(&s->in, head_len);
+    s->head_hint = 0;
+    if (!x->req.keep_alive)
+        s->want_close = true;
+    exchange_start(x);
+}
+
+void rp_exchange_begin_error(struct rp_session *s, int status)
+{
+    struct rp_exchange *x = exchange_new(s);
+    s->want_close = true;
+    if (!x) {
+        rp_session_drain(s, true);
+        return;
+    }
+    x->req.version = 11;
+    snprintf(x->request_id, sizeof(x->request_id), "%016llx%016llx",
+             (unsigned long long)rp_worker_rand(s->w), (unsigned long long)rp_worker_rand(s->w));
+    rp_exchange_error(x, status);
+}
+
+const char *rp_http_reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "";
+    }
+}
+
+/* An IMF-fixdate of the current second, cached per thread. */
+static const char *date_now(void)
+{
+    static _Thread_local char buf[40];
+    static _Thread_local int64_t at = -1;
+    int64_t now = rp_clock_wall_s();
+    if (now != at) {
+        rp_http_date(now, buf, sizeof(buf));
+        at = now;
+    }
+    return buf;
+}
+
+void rp_exchange_local_response(struct rp_exchange *x, int status, const char *content_type,
+                                const char *body, size_t body_len, const char *extra)
+{
+    struct rp_session *s = x->s;
+    const struct rp_config *cfg = x->cfg;
+    x->handler = RP_H_LOCAL;
+    x->status = status;
+    if (!x->req_done)
+        s->want_close = true; /* the unread body would be taken for the next request */
+    bool no_body = x->head_request || status == 204 || status == 304 || status < 200;
+    size_t extra_len = extra ? strlen(extra) : 0;
+    size_t need = 512 + extra_len + (no_body ? 0 : body_len);
+    if (!rp_session_out_room(s, need)) {
+        rp_session_drain(s, true);
+        return;
+    }
+    char *p = rp_buf_wptr(&s->out);
+    int n = snprintf(p, rp_buf_room(&s->out),
+                     "HTTP/1.1 %03d %s\r\n%s%s%sDate: %s\r\nX-Request-ID: %s\r\n", status,
+                     rp_http_reason(status), cfg->proxy.server_header[0] ? "Server: " : "",
+                     cfg->proxy.server_header, cfg->proxy.server_header[0] ? "\r\n" : "",
+                     date_now(), x->request_id);
+    if (content_type && body_len)
+        n += snprintf(p + n, rp_buf_room(&s->out) - (size_t)n, "Content-Type: %s\r\n",
+                      content_type);
+    if (status >= 200 && status != 204 && status != 304)
+        n += snprintf(p + n, rp_buf_room(&s->out) - (size_t)n, "Content-Length: %zu\r\n",
+                      body_len);
+    if (extra_len) {
+        memcpy(p + n, extra, extra_len);
+        n += (int)extra_len;
+    }
+    n += snprintf(p + n, rp_buf_room(&s->out) - (size_t)n, "%s\r\n",
+                  s->want_close ? "Connection: close\r\n"
+                  : x->req.version == 10 ? "Connection: keep-alive\r\n"
+                                         : "");
+    s->out.tail += (size_t)n;
+    if (!no_body && body_len)
+        rp_buf_put(&s->out, body, body_len);
+    x->resp_head_sent = true;
+    x->resp_done = true;
+}
+
+void rp_exchange_error(struct rp_exchange *x, int status)
+{
+    char body[256];
+    int n = snprintf(body, sizeof(body),
+                     "<!DOCTYPE html>\n<html><head><title>%d %s</title></head>\n"
+                     "<body><h1>%d %s</h1><hr><p>rampart</p></body></html>\n",
+                     status, rp_http_reason(status), status, rp_http_reason(status));
+    const char *extra = status == 405 ? "Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH\r\n"
+                                      : NULL;
+    if (x->handler == RP_H_PROXY)
+        rp_proxy_release(x, true);
+    if (x->file_fd >= 0) {
+        close(x->file_fd);
+        x->file_fd = -1;
+    }
+    rp_exchange_local_response(x, status, "text/html; charset=utf-8", body, (size_t)n, extra);
+}
+
+static void exchange_finish(struct rp_exchange *x)
+{
+    struct rp_session *s = x->s;
+    rp_access_log(x);
+    if (x->handler == RP_H_PROXY)
+        rp_proxy_release(x, false);
+    if (x->file_fd >= 0)
+        close(x->file_fd);
+    s->x = NULL;
+    if (s->want_close || s->w->draining || !x->req_done)
+        s->state = RP_SS_CLOSING;
+    else
+        s->state = RP_SS_IDLE;
+    exchange_free(x);
+}
+
+void rp_exchange_abort(struct rp_exchange *x)
+{
+    struct rp_session *s = x->s;
+    if (!x->status)
+        x->status = 499; /* the client went away before an answer (nginx's convention) */
+    rp_access_log(x);
+    if (x->handler == RP_H_PROXY)
+        rp_proxy_release(x, true);
+    if (x->file_fd >= 0)
+        close(x->file_fd);
+    s->x = NULL;
+    exchange_free(x);
+}
+
+void rp_exchange_fail(struct rp_exchange *x)
+{
+    rp_session_drain(x->s, true);
+}
+
+bool rp_exchange_step(struct rp_exchange *x)
+{
+    struct rp_session *s = x->s;
+    bool progress = false;
+    switch (x->handler) {
+    case RP_H_STATIC:
+        progress = rp_static_step(x);
+        break;
+    case RP_H_PROXY:
+        progress = rp_proxy_step(x);
+        break;
+    default:
+        break;
+    }
+    if (s->closed || s->x != x || s->state == RP_SS_TUNNEL)
+        return progress;
+    if (x->resp_done && (x->req_done || s->want_close)) {
+        exchange_finish(x);
+        return true;
+    }
+    return progress;
+}
+
+uint64_t rp_exchange_client_timeout(struct rp_exchange *x)
+{
+    struct rp_session *s = x->s;
+    if (s->state == RP_SS_TUNNEL)
+        return x->cfg->timeouts.upgrade_idle;
+    if (rp_buf_len(&s->out) && !s->can_write)
+        return x->cfg->timeouts.send;
+    if (!x->req_done && !s->can_read)
+        return x->cfg->timeouts.body;
+    return 0;
+}
+
+bool rp_exchange_on_client_timeout(struct rp_exchange *x)
+{
+    struct rp_session *s = x->s;
+    if (x->resp_head_sent || rp_buf_len(&s->out) || x->req_done)
+        return false;
+    rp_exchange_error(x, 408);
+    return true;
+}

@@ -1,0 +1,294 @@
+/* Heads that rampart writes: the request head sent to a backend and the response head sent to
+ * a client, both rebuilt from rp_msg. Hop-by-hop fields (RFC 9110 7.6.1) and the fields named in
+ * Connection are dropped, forwarding fields are added, route header edits applied. */
+#include <stdio.h>
+#include <string.h>
+
+#include "proxy/exchange_run.h"
+#include "proxy/session.h"
+
+/* A bounded writer into caller memory; overflow is sticky and reported at the end. */
+struct hbuf {
+    char *p;
+    size_t n, cap;
+    bool overflow;
+};
+
+static void put(struct hbuf *h, const char *s, size_t n)
+{
+    if (h->overflow || h->cap - h->n < n) {
+        h->overflow = true;
+        return;
+    }
+    memcpy(h->p + h->n, s, n);
+    h->n += n;
+}
+
+static void puts_(struct hbuf *h, const char *s)
+{
+    put(h, s, strlen(s));
+}
+
+static void put_slice(struct hbuf *h, struct rp_slice s)
+{
+    put(h, s.p, s.n);
+}
+
+static void put_field(struct hbuf *h, const char *name, struct rp_slice value)
+{
+    puts_(h, name);
+    put(h, ": ", 2);
+    put_slice(h, value);
+    put(h, "\r\n", 2);
+}
+
+static bool is_hop_by_hop(struct rp_slice name)
+{
+    static const char *const hop[] = {"connection", "keep-alive",        "proxy-connection",
+                                      "te",         "transfer-encoding", "upgrade"};
+    for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
+        if (rp_slice_case_eq_cstr(name, hop[i]))
+            return true;
+    return false;
+}
+
+/* Dropped when hop-by-hop or listed in the message's own Connection field. */
+static bool drop_connection_field(const struct rp_msg *m, struct rp_slice name)
+{
+    if (is_hop_by_hop(name))
+        return true;
+    return m->has_connection_hdr && rp_msg_has_token(m, RP_SLICE_LIT("connection"), name);
+}
+
+static bool named_in(const struct rp_header_kv *kv, uint32_t n, struct rp_slice name)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (rp_slice_case_eq_cstr(name, kv[i].name))
+            return true;
+    return false;
+}
+
+static bool removed_by(const struct rp_header_ops *ops, struct rp_slice name)
+{
+    if (named_in(ops->set, ops->nset, name))
+        return true;
+    for (uint32_t i = 0; i < ops->nremove; i++)
+        if (rp_slice_case_eq_cstr(name, ops->remove[i]))
+            return true;
+    return false;
+}
+
+static void put_ops(struct hbuf *h, const struct rp_header_ops *ops)
+{
+    for (uint32_t i = 0; i < ops->nset; i++)
+        put_field(h, ops->set[i].name, rp_slice_cstr(ops->set[i].value));
+    for (uint32_t i = 0; i < ops->nadd; i++)
+        put_field(h, ops->add[i].name, rp_slice_cstr(ops->add[i].value));
+}
+
+static size_t head_estimate(const struct rp_msg *m, const struct rp_header_ops *ops)
+{
+    size_t n = 1024 + m->target.n + m->method.n + m->reason.n;
+    for (uint32_t i = 0; i < m->nhdrs; i++)
+        n += m->hdrs[i].name.n + m->hdrs[i].value.n + 4;
+    for (uint32_t i = 0; i < ops->nset; i++)
+        n += strlen(ops->set[i].name) + strlen(ops->set[i].value) + 4;
+    for (uint32_t i = 0; i < ops->nadd; i++)
+        n += strlen(ops->add[i].name) + strlen(ops->add[i].value) + 4;
+    return n;
+}
+
+/* Forwarded (RFC 7239) wants IPv6 addresses quoted and bracketed. */
+static void put_forwarded_for(struct hbuf *h, const char *ip)
+{
+    if (strchr(ip, ':')) {
+        puts_(h, "\"[");
+        puts_(h, ip);
+        puts_(h, "]\"");
+    } else {
+        puts_(h, ip);
+    }
+}
+
+static void put_joined(struct hbuf *h, const struct rp_msg *m, const char *name)
+{
+    /* all instances of a list field, joined with ", " */
+    bool first = true;
+    for (uint32_t i = 0; i < m->nhdrs; i++) {
+        if (!rp_slice_case_eq_cstr(m->hdrs[i].name, name))
+            continue;
+        if (!first)
+            put(h, ", ", 2);
+        put_slice(h, m->hdrs[i].value);
+        first = false;
+    }
+    if (!first)
+        put(h, ", ", 2);
+}
+
+struct rp_slice rp_proxy_build_request_head(struct rp_exchange *x, enum rp_body_out out)
+{
+    const struct rp_msg *req = &x->req;
+    const struct rp_route *rt = x->route;
+    const struct rp_config *cfg = x->cfg;
+    bool trust = cfg->proxy.trust_forwarded;
+    size_t cap = head_estimate(req, &rt->request_headers) + x->path.n + req->host.n * 3 +
+                 req->query.n;
+    struct hbuf h = {.p = rp_arena_alloc(&x->arena, cap), .cap = cap};
+    if (!h.p)
+        return RP_SLICE_NULL;
+
+    put_slice(&h, req->method);
+    put(&h, " ", 1);
+    put_slice(&h, x->path);
+    if (req->query.p) {
+        put(&h, "?", 1);
+        put_slice(&h, req->query);
+    }
+    puts_(&h, " HTTP/1.1\r\n");
+
+    /* Host: rewritten per upstream, else the client's (absolute-form authority wins) */
+    struct rp_slice host = req->authority.n ? req->authority : req->host;
+    if (x->upstream->host_header)
+        put_field(&h, "Host", rp_slice_cstr(x->upstream->host_header));
+    else if (host.n)
+        put_field(&h, "Host", host);
+    else
+        put_field(&h, "Host", rp_slice_cstr(x->upstream_addr));
+
+    for (uint32_t i = 0; i < req->nhdrs; i++) {
+        struct rp_slice name = req->hdrs[i].name;
+        if (drop_connection_field(req, name) || rp_slice_case_eq_cstr(name, "host") ||
+            rp_slice_case_eq_cstr(name, "content-length") ||
+            rp_slice_case_eq_cstr(name, "expect") ||
+            rp_slice_case_eq_cstr(name, "x-request-id") ||
+            rp_slice_case_eq_cstr(name, "x-forwarded-for") ||
+            rp_slice_case_eq_cstr(name, "x-forwarded-proto") ||
+            rp_slice_case_eq_cstr(name, "x-forwarded-host") ||
+            rp_slice_case_eq_cstr(name, "forwarded") ||
+            (cfg->proxy.via && rp_slice_case_eq_cstr(name, "via")) ||
+            removed_by(&rt->request_headers, name))
+            continue;
+        put_slice(&h, name);
+        put(&h, ": ", 2);
+        put_slice(&h, req->hdrs[i].value);
+        put(&h, "\r\n", 2);
+    }
+    put_ops(&h, &rt->request_headers);
+
+    puts_(&h, "X-Forwarded-For: ");
+    if (trust)
+        put_joined(&h, req, "x-forwarded-for");
+    puts_(&h, x->s->peer_ip);
+    put(&h, "\r\n", 2);
+    const struct rp_header *xfp = trust ? rp_msg_find(req, RP_SLICE_LIT("x-forwarded-proto")) : NULL;
+    put_field(&h, "X-Forwarded-Proto", xfp ? xfp->value : RP_SLICE_LIT("http"));
+    const struct rp_header *xfh = trust ? rp_msg_find(req, RP_SLICE_LIT("x-forwarded-host")) : NULL;
+    if (xfh)
+        put_field(&h, "X-Forwarded-Host", xfh->value);
+    else if (host.n)
+        put_field(&h, "X-Forwarded-Host", host);
+    puts_(&h, "Forwarded: ");
+    if (trust)
+        put_joined(&h, req, "forwarded");
+    puts_(&h, "for=");
+    put_forwarded_for(&h, x->s->peer_ip);
+    if (host.n) {
+        puts_(&h, ";host=\"");
+        put_slice(&h, host);
+        put(&h, "\"", 1);
+    }
+    puts_(&h, ";proto=http\r\n");
+    if (cfg->proxy.via) {
+        puts_(&h, "Via: ");
+        put_joined(&h, req, "via");
+        puts_(&h, "1.1 rampart\r\n");
+    }
+    put_field(&h, "X-Request-ID", rp_slice_cstr(x->request_id));
+
+    if (out == RP_OUT_LENGTH) {
+        char cl[32];
+        snprintf(cl, sizeof(cl), "%llu", (unsigned long long)req->content_length);
+        put_field(&h, "Content-Length", rp_slice_cstr(cl));
+    } else if (out == RP_OUT_CHUNKED) {
+        puts_(&h, "Transfer-Encoding: chunked\r\n");
+    }
+    if (x->upgrade) {
+        const struct rp_header *up = rp_msg_find(req, RP_SLICE_LIT("upgrade"));
+        puts_(&h, "Connection: upgrade\r\n");
+        if (up)
+            put_field(&h, "Upgrade", up->value);
+    }
+    put(&h, "\r\n", 2);
+    if (h.overflow)
+        return RP_SLICE_NULL;
+    return (struct rp_slice){h.p, h.n};
+}
+
+bool rp_proxy_write_response_head(struct rp_exchange *x, const struct rp_msg *resp,
+                                  enum rp_body_out out)
+{
+    struct rp_session *s = x->s;
+    const struct rp_config *cfg = x->cfg;
+    const struct rp_header_ops *ops = &x->route->response_headers;
+    size_t cap = head_estimate(resp, ops) + 256;
+    if (!rp_session_out_room(s, cap))
+        return false;
+    struct hbuf h = {.p = rp_buf_wptr(&s->out), .cap = rp_buf_room(&s->out)};
+    char line[64];
+    snprintf(line, sizeof(line), "HTTP/1.1 %03d ", resp->status);
+    puts_(&h, line);
+    if (resp->reason.n)
+        put_slice(&h, resp->reason);
+    else
+        puts_(&h, rp_http_reason(resp->status));
+    put(&h, "\r\n", 2);
+    bool has_request_id = false;
+    for (uint32_t i = 0; i < resp->nhdrs; i++) {
+        struct rp_slice name = resp->hdrs[i].name;
+        if (drop_connection_field(resp, name) ||
+            (out != RP_OUT_NONE && rp_slice_case_eq_cstr(name, "content-length")) ||
+            (cfg->proxy.server_header[0] && rp_slice_case_eq_cstr(name, "server")) ||
+            (cfg->proxy.via && rp_slice_case_eq_cstr(name, "via")) || removed_by(ops, name))
+            continue;
+        if (rp_slice_case_eq_cstr(name, "x-request-id"))
+            has_request_id = true;
+        put_slice(&h, name);
+        put(&h, ": ", 2);
+        put_slice(&h, resp->hdrs[i].value);
+        put(&h, "\r\n", 2);
+    }
+    if (cfg->proxy.server_header[0])
+        put_field(&h, "Server", rp_slice_cstr(cfg->proxy.server_header));
+    put_ops(&h, ops);
+    if (!has_request_id)
+        put_field(&h, "X-Request-ID", rp_slice_cstr(x->request_id));
+    if (cfg->proxy.via) {
+        puts_(&h, "Via: ");
+        put_joined(&h, resp, "via");
+        puts_(&h, "1.1 rampart\r\n");
+    }
+    if (out == RP_OUT_LENGTH) {
+        char cl[48];
+        snprintf(cl, sizeof(cl), "Content-Length: %llu\r\n",
+                 (unsigned long long)resp->content_length);
+        puts_(&h, cl);
+    } else if (out == RP_OUT_CHUNKED) {
+        puts_(&h, "Transfer-Encoding: chunked\r\n");
+    }
+    if (resp->status == 101) {
+        const struct rp_header *up = rp_msg_find(resp, RP_SLICE_LIT("upgrade"));
+        puts_(&h, "Connection: upgrade\r\n");
+        if (up)
+            put_field(&h, "Upgrade", up->value);
+    } else if (s->want_close) {
+        puts_(&h, "Connection: close\r\n");
+    } else if (x->req.version == 10) {
+        puts_(&h, "Connection: keep-alive\r\n");
+    }
+    put(&h, "\r\n", 2);
+    if (h.overflow)
+        return false;
+    s->out.tail += h.n;
+    return true;
+}

@@ -1,0 +1,498 @@
+/* The proxy handler: picks a server (round robin), takes a pooled connection or connects,
+ * sends the rebuilt request head, streams the request body to the backend and the response
+ * back to the client with back-pressure both ways, retries what is safe to retry, and turns
+ * into a byte tunnel after 101 Switching Protocols. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "http/h1_parse.h"
+#include "proxy/exchange_run.h"
+#include "proxy/session.h"
+#include "proxy/upstream_pool.h"
+
+/* Room kept free in an output buffer for chunk framing and one trailer line. */
+#define FRAME_ROOM (RP_BODY_FRAME_OVERHEAD + 4200)
+
+static bool body_replayable(const struct rp_exchange *x)
+{
+    return x->req.body == RP_BODY_NONE || !x->body_touched;
+}
+
+/* Connect (or take a pooled connection) to the next server and queue the request head.
+ * fresh: never use the pool (a retry after a stale pooled connection). */
+static void connect_next(struct rp_exchange *x, bool fresh)
+{
+    const struct rp_upstream_conf *u = x->upstream;
+    struct rp_worker *w = x->w;
+    while (x->tries < u->nservers || fresh) {
+        uint32_t idx;
+        if (fresh)
+            idx = x->server_idx;
+        else if (x->tries == 0)
+            idx = w->rr++ % u->nservers;
+        else
+            idx = (x->server_idx + 1) % u->nservers;
+        if (!fresh)
+            x->tries++;
+        x->server_idx = idx;
+        const struct rp_sockaddr *addr = &u->servers[idx].addr;
+        snprintf(x->upstream_addr, sizeof(x->upstream_addr), "%s", addr->text);
+        struct rp_bconn *b = fresh ? NULL : rp_pool_take(w, addr);
+        int err = 0;
+        if (!b)
+            b = rp_bconn_connect(w, addr, &err);
+        fresh = false;
+        if (!b) {
+            rp_log_warn("upstream %s: connect to %s failed: %s", u->name, addr->text,
+                        strerror(-err));
+            x->fail_status = 502;
+            continue;
+        }
+        if (!x->backend_head.p) {
+            x->backend_head = rp_proxy_build_request_head(x, x->req_out.kind);
+            if (!x->backend_head.p) {
+                rp_bconn_close(b);
+                rp_exchange_error(x, 500);
+                return;
+            }
+        }
+        if (!rp_buf_reserve(&b->out, x->backend_head.n, x->backend_head.n + RP_BUF_SIZE)) {
+            rp_bconn_close(b);
+            rp_exchange_error(x, 500);
+            return;
+        }
+        rp_buf_put(&b->out, x->backend_head.p, x->backend_head.n);
+        b->x = x;
+        x->b = b;
+        x->upstream_start_us = rp_clock_mono_us();
+        rp_timer_arm(&w->loop, &b->timer,
+                     b->connecting ? x->cfg->timeouts.connect : x->cfg->timeouts.backend_read);
+        return;
+    }
+    rp_exchange_error(x, x->fail_status ? x->fail_status : 502);
+}
+
+void rp_proxy_start(struct rp_exchange *x)
+{
+    struct rp_session *s = x->s;
+    x->handler = RP_H_PROXY;
+    x->upstream = x->route->upstream;
+    x->upgrade = x->req.upgrade;
+    x->req_out.kind = x->req.body == RP_BODY_LENGTH    ? RP_OUT_LENGTH
+                      : x->req.body == RP_BODY_CHUNKED ? RP_OUT_CHUNKED
+                                                       : RP_OUT_NONE;
+    /* 100-continue is answered here (the backend never sees Expect): the body is wanted */
+    if (x->req.expect_continue && !x->req_done && x->req.version >= 11 &&
+        rp_buf_len(&s->in) == 0 && rp_session_out_room(s, 32)) {
+        rp_buf_put(&s->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        x->continue_sent = true;
+    }
+    connect_next(x, false);
+}
+
+/* A backend connection failed; retry where that is safe, else answer 502/504 or cut the
+ * client connection when the response had already started. */
+static void backend_failed(struct rp_exchange *x)
+{
+    struct rp_bconn *b = x->b;
+    bool timed_out = b->timed_out;
+    bool was_connecting = b->connecting;
+    bool stale = b->reused && !x->resp_parsed && rp_buf_len(&b->in) == 0 && !timed_out;
+    x->b = NULL;
+    rp_bconn_close(b);
+    if (x->resp_head_sent) {
+        rp_exchange_fail(x);
+        return;
+    }
+    if (was_connecting && body_replayable(x)) {
+        rp_log_warn("upstream %s: %s %s", x->upstream->name, x->upstream_addr,
+                    timed_out ? "connect timed out" : "refused the connection");
+        x->fail_status = timed_out ? 504 : 502;
+        connect_next(x, false);
+        return;
+    }
+    if (stale && !x->retried_stale && rp_method_idempotent(x->req.meth) && body_replayable(x)) {
+        x->retried_stale = true; /* the server closed a pooled connection: once more, fresh */
+        connect_next(x, true);
+        return;
+    }
+    if (timed_out)
+        rp_log_warn("upstream %s: %s timed out", x->upstream->name, x->upstream_addr);
+    else
+        rp_log_warn("upstream %s: %s closed the connection before a complete response",
+                    x->upstream->name, x->upstream_addr);
+    rp_exchange_error(x, timed_out ? 504 : 502);
+}
+
+static bool pump_request_body(struct rp_exchange *x)
+{
+    struct rp_session *s = x->s;
+    struct rp_bconn *b = x->b;
+    bool progress = false;
+    const uint64_t max_body = x->cfg->limits.max_body_size;
+    for (;;) {
+        if (x->req_body.done) {
+            if (!x->req_sent && rp_buf_reserve(&b->out, 8, b->out.cap + 8)) {
+                rp_body_write(&x->req_out, &b->out, RP_CHUNK_END, RP_SLICE_NULL);
+                x->req_sent = x->req_done = true;
+                progress = true;
+            }
+            return progress;
+        }
+        size_t cap = b->out.cap > RP_BUF_SIZE ? b->out.cap : RP_BUF_SIZE;
+        if (!rp_buf_reserve(&b->out, FRAME_ROOM + 1, cap))
+            return progress; /* the backend is not taking more yet */
+        if (rp_buf_len(&s->in) == 0) {
+            ssize_t n = rp_session_fill(s);
+            if (n > 0) {
+                progress = true;
+                continue;
+            }
+            if (n == 0)
+                return progress;
+        }
+        size_t len = rp_buf_len(&s->in);
+        size_t lim = rp_buf_room(&b->out) - FRAME_ROOM;
+        if (lim > len)
+            lim = len;
+        enum rp_chunk_ev ev;
+        struct rp_slice out;
+        ssize_t r = rp_body_read(&x->req_body, rp_buf_rptr(&s->in), lim, s->eof && lim == len,
+                                 &ev, &out);
+        if (r < 0) {
+            if (s->eof) {
+                rp_session_drain(s, true); /* the client gave up inside its body */
+                return true;
+            }
+            s->want_close = true;
+            if (x->resp_head_sent)
+                rp_exchange_fail(x);
+            else
+                rp_exchange_error(x, 400);
+            return true;
+        }
+        if (r > 0)
+            x->body_touched = true;
+        rp_buf_consume(&s->in, (size_t)r);
+        rp_body_write(&x->req_out, &b->out, ev, out);
+        if (max_body && x->req_body.total > max_body) {
+            s->want_close = true;
+            if (x->resp_head_sent)
+                rp_exchange_fail(x);
+            else
+                rp_exchange_error(x, 413);
+            return true;
+        }
+        if (r == 0 && ev == RP_CHUNK_NONE) {
+            /* the decoder needs bytes beyond what is buffered */
+            if (lim < len)
+                return progress;
+            ssize_t n = rp_session_fill(s);
+            if (n <= 0 && !s->eof)
+                return progress;
+        }
+        progress = true;
+    }
+}
+
+static bool start_response(struct rp_exchange *x)
+{
+    struct rp_session *s = x->s;
+    struct rp_msg *resp = &x->resp;
+    if (resp->status == 101) {
+        if (!x->upgrade) {
+            backend_failed(x);
+            return true;
+        }
+        if (!rp_proxy_write_response_head(x, resp, RP_OUT_NONE)) {
+            rp_exchange_error(x, 502);
+            return true;
+        }
+        x->status = 101;
+        x->resp_head_sent = true;
+        x->req_done = x->req_sent = true;
+        s->state = RP_SS_TUNNEL;
+        rp_timer_disarm(&x->w->loop, &x->b->timer);
+        return true;
+    }
+    enum rp_body_out out;
+    switch (resp->body) {
+    case RP_BODY_NONE:
+        out = RP_OUT_NONE;
+        break;
+    case RP_BODY_LENGTH:
+        out = RP_OUT_LENGTH;
+        break;
+    default:
+        out = x->req.version >= 11 ? RP_OUT_CHUNKED : RP_OUT_CLOSE;
+        break;
+    }
+    if (out == RP_OUT_CLOSE)
+        s->want_close = true;
+    struct rp_chunked *ch = NULL;
+    if (resp->body == RP_BODY_CHUNKED && !(ch = rp_arena_alloc(&x->arena, sizeof(*ch)))) {
+        rp_exchange_error(x, 502);
+        return true;
+    }
+    if (!rp_proxy_write_response_head(x, resp, out)) {
+        rp_exchange_error(x, 502);
+        return true;
+    }
+    rp_body_reader_init(&x->resp_body, resp->body, resp->content_length, ch);
+    x->resp_out.kind = out;
+    x->status = resp->status;
+    x->resp_head_sent = true;
+    return true;
+}
+
+/* Copy the response head out of b->in into the arena (b->in will be reused for the body). */
+static bool keep_response_head(struct rp_exchange *x, const struct rp_msg *m, size_t len)
+{
+    const char *from = rp_buf_rptr(&x->b->in);
+    char *to = rp_arena_alloc(&x->arena, len);
+    struct rp_header *h = rp_arena_alloc(&x->arena, (m->nhdrs + 1) * sizeof(*h));
+    if (!to || !h)
+        return false;
+    memcpy(to, from, len);
+    x->resp = *m;
+    x->resp.hdrs = h;
+    x->resp.cap_hdrs = m->nhdrs + 1;
+    x->resp.reason.p = m->reason.n ? to + (m->reason.p - from) : to;
+    x->resp.host = RP_SLICE_NULL;
+    for (uint32_t i = 0; i < m->nhdrs; i++) {
+        h[i].name = (struct rp_slice){to + (m->hdrs[i].name.p - from), m->hdrs[i].name.n};
+        h[i].value = (struct rp_slice){to + (m->hdrs[i].value.p - from), m->hdrs[i].value.n};
+    }
+    return true;
+}
+
+static bool pump_response_head(struct rp_exchange *x)
+{
+    struct rp_bconn *b = x->b;
+    const struct rp_config *cfg = x->cfg;
+    bool progress = false;
+    for (;;) {
+        if (rp_buf_len(&b->in)) {
+            static _Thread_local struct rp_header hdrs[1024];
+            struct rp_msg m = {.hdrs = hdrs, .cap_hdrs = 1024};
+            struct rp_h1_limits lim = {
+                .max_request_line = cfg->limits.max_request_line,
+                .max_head = cfg->limits.max_request_line + cfg->limits.max_header_size,
+                .max_headers = 1024,
+            };
+            ssize_t r = rp_h1_parse_response(rp_buf_rptr(&b->in), rp_buf_len(&b->in), &m,
+                                             x->req.meth, &lim, &x->resp_hint);
+            if (r < 0) {
+                rp_log_warn("upstream %s: %s sent a malformed response head", x->upstream->name,
+                            x->upstream_addr);
+                b->eof = true;
+                b->reused = false;
+                backend_failed(x);
+                return true;
+            }
+            if (r > 0) {
+                x->resp_hint = 0;
+                if (m.status < 200 && m.status != 101) {
+                    rp_buf_consume(&b->in, (size_t)r); /* interim responses are not relayed */
+                    progress = true;
+                    continue;
+                }
+                if (!keep_response_head(x, &m, (size_t)r)) {
+                    rp_exchange_error(x, 502);
+                    return true;
+                }
+                rp_buf_consume(&b->in, (size_t)r);
+                x->resp_parsed = true;
+                return start_response(x);
+            }
+        }
+        size_t max = cfg->limits.max_request_line + cfg->limits.max_header_size + 4;
+        ssize_t n = rp_bconn_fill(b, max);
+        if (n > 0) {
+            progress = true;
+            x->backend_progress = true;
+            continue;
+        }
+        if (n < 0 || (rp_buf_room(&b->in) == 0 && b->in.cap >= max)) {
+            backend_failed(x);
+            return true;
+        }
+        return progress;
+    }
+}
+
+static bool pump_response_body(struct rp_exchange *x)
+{
+    struct rp_session *s = x->s;
+    struct rp_bconn *b = x->b;
+    bool progress = false;
+    for (;;) {
+        if (x->resp_body.done) {
+            if (!x->resp_done && rp_session_out_room(s, 8)) {
+                rp_body_write(&x->resp_out, &s->out, RP_CHUNK_END, RP_SLICE_NULL);
+                x->resp_done = true;
+                x->upstream_us = rp_clock_mono_us() - x->upstream_start_us;
+                rp_timer_disarm(&x->w->loop, &b->timer);
+                progress = true;
+            }
+            return progress;
+        }
+        if (!rp_session_out_room(s, FRAME_ROOM + 1)) {
+            x->paused_on_client = true;
+            return progress;
+        }
+        if (rp_buf_len(&b->in) == 0) {
+            ssize_t n = rp_bconn_fill(b, RP_BUF_SIZE);
+            if (n > 0) {
+                x->backend_progress = true;
+                progress = true;
+                continue;
+            }
+            if (n == 0)
+                return progress;
+        }
+        size_t len = rp_buf_len(&b->in);
+        size_t lim = rp_buf_room(&s->out) - FRAME_ROOM;
+        if (lim > len)
+            lim = len;
+        enum rp_chunk_ev ev;
+        struct rp_slice out;
+        ssize_t r = rp_body_read(&x->resp_body, rp_buf_rptr(&b->in), lim, b->eof && lim == len,
+                                 &ev, &out);
+        if (r < 0) {
+            rp_log_warn("upstream %s: %s sent a truncated or malformed body", x->upstream->name,
+                        x->upstream_addr);
+            rp_exchange_fail(x);
+            return true;
+        }
+        rp_buf_consume(&b->in, (size_t)r);
+        rp_body_write(&x->resp_out, &s->out, ev, out);
+        if (r == 0 && ev == RP_CHUNK_NONE) {
+            if (lim < len)
+                return progress;
+            ssize_t n = rp_bconn_fill(b, RP_BUF_SIZE);
+            if (n == 0)
+                return progress;
+        }
+        progress = true;
+    }
+}
+
+/* Move bytes from one buffer to another, bounded by the destination's standard size. */
+static bool move_bytes(struct rp_buf *from, struct rp_buf *to)
+{
+    size_t len = rp_buf_len(from);
+    if (!len || !rp_buf_reserve(to, 1, to->cap > RP_BUF_SIZE ? to->cap : RP_BUF_SIZE))
+        return false;
+    size_t n = len < rp_buf_room(to) ? len : rp_buf_room(to);
+    rp_buf_put(to, rp_buf_rptr(from), n);
+    rp_buf_consume(from, n);
+    return n > 0;
+}
+
+static bool tunnel_step(struct rp_exchange *x)
+{
+    struct rp_session *s = x->s;
+    struct rp_bconn *b = x->b;
+    bool progress = false, p;
+    int err = 0;
+    do {
+        p = false;
+        if (rp_buf_len(&s->in) == 0)
+            p |= rp_session_fill(s) > 0;
+        p |= move_bytes(&s->in, &b->out);
+        p |= rp_bconn_flush(b, &err);
+        if (rp_buf_len(&b->in) == 0)
+            p |= rp_bconn_fill(b, RP_BUF_SIZE) > 0;
+        p |= move_bytes(&b->in, &s->out);
+        p |= rp_session_flush(s);
+        if (s->closed)
+            return true;
+        progress |= p;
+    } while (p && !err);
+    bool client_done = s->eof && rp_buf_len(&s->in) == 0 && rp_buf_len(&b->out) == 0;
+    bool backend_done = b->eof && rp_buf_len(&b->in) == 0 && rp_buf_len(&s->out) == 0;
+    if (err || client_done || backend_done) {
+        rp_session_drain(s, true);
+        return true;
+    }
+    return progress;
+}
+
+bool rp_proxy_step(struct rp_exchange *x)
+{
+    struct rp_bconn *b = x->b;
+    struct rp_session *s = x->s;
+    if (!b)
+        return false;
+    bool progress = false;
+    if (b->connecting) {
+        if (!b->can_write && !b->eof)
+            return false;
+        int soerr = 0;
+        socklen_t sl = sizeof(soerr);
+        if (b->eof || getsockopt(b->io.fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr) {
+            backend_failed(x);
+            return true;
+        }
+        b->connecting = false;
+        rp_timer_arm(&x->w->loop, &b->timer, x->cfg->timeouts.backend_read);
+        progress = true;
+    }
+    if (s->state == RP_SS_TUNNEL)
+        return tunnel_step(x) || progress;
+    x->backend_progress = false;
+    x->paused_on_client = false;
+    if (!x->req_sent) {
+        progress |= pump_request_body(x);
+        if (s->closed || x->b != b)
+            return true;
+    }
+    int err = 0;
+    if (rp_bconn_flush(b, &err)) {
+        progress = true;
+        x->backend_progress = true;
+    }
+    if (err) {
+        /* the backend stopped reading: it may still have answered, so read what it sent */
+        b->can_read = true;
+        if (!x->resp_parsed && rp_bconn_fill(b, RP_BUF_SIZE) <= 0 && rp_buf_len(&b->in) == 0) {
+            backend_failed(x);
+            return true;
+        }
+        b->out.head = b->out.tail = 0;
+        x->req_sent = true; /* nothing more can be sent */
+        s->want_close = true;
+    }
+    if (!x->resp_parsed) {
+        progress |= pump_response_head(x);
+        if (s->closed || x->b != b || !x->resp_parsed || s->state == RP_SS_TUNNEL)
+            return true;
+    }
+    if (x->resp_parsed && x->handler == RP_H_PROXY)
+        progress |= pump_response_body(x);
+    if (s->closed || x->b != b)
+        return true;
+    if (!x->resp_done) {
+        if (x->paused_on_client)
+            rp_timer_disarm(&x->w->loop, &b->timer);
+        else if (x->backend_progress || !rp_timer_armed(&b->timer))
+            rp_timer_arm(&x->w->loop, &b->timer, x->cfg->timeouts.backend_read);
+    }
+    return progress;
+}
+
+void rp_proxy_release(struct rp_exchange *x, bool abort)
+{
+    struct rp_bconn *b = x->b;
+    if (!b)
+        return;
+    x->b = NULL;
+    bool reusable = !abort && x->resp_done && x->req_sent && x->resp.keep_alive &&
+                    x->resp_body.kind != RP_BODY_CLOSE && x->status != 101;
+    rp_bconn_release(b, x->upstream, reusable);
+}

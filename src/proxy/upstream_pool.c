@@ -1,0 +1,242 @@
+/* Backend connections: non-blocking connect, buffered I/O, and keep-alive pools per worker and
+ * server address (bounded count, idle timeout). A pooled connection that becomes readable has
+ * been closed by the backend (or sent garbage) and is dropped. */
+#include "proxy/upstream_pool.h"
+
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "proxy/session.h"
+
+#define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
+
+static struct rp_pool *pool_for(struct rp_worker *w, const struct rp_sockaddr *addr)
+{
+    for (uint32_t i = 0; i < w->npools; i++)
+        if (!strcmp(w->pools[i].key, addr->text))
+            return &w->pools[i];
+    struct rp_pool *np = realloc(w->pools, (w->npools + 1) * sizeof(*np));
+    if (!np)
+        return NULL;
+    /* pooled connections point at their pool: fix them after the move */
+    for (uint32_t i = 0; i < w->npools; i++)
+        for (struct rp_bconn *b = np[i].idle; b; b = b->pool_next)
+            b->pool = &np[i];
+    w->pools = np;
+    struct rp_pool *p = &w->pools[w->npools++];
+    memset(p, 0, sizeof(*p));
+    snprintf(p->key, sizeof(p->key), "%s", addr->text);
+    return p;
+}
+
+static void pool_unlink(struct rp_bconn *b)
+{
+    struct rp_pool *p = b->pool;
+    if (!p)
+        return;
+    if (b->pool_prev)
+        b->pool_prev->pool_next = b->pool_next;
+    else
+        p->idle = b->pool_next;
+    if (b->pool_next)
+        b->pool_next->pool_prev = b->pool_prev;
+    b->pool_next = b->pool_prev = NULL;
+    b->pool = NULL;
+    p->nidle--;
+}
+
+static void bconn_io(struct rp_io *io, uint32_t events)
+{
+    struct rp_bconn *b = (struct rp_bconn *)io;
+    if (b->closed)
+        return;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        b->can_read = true;
+    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+        b->can_write = true;
+    if (b->x) {
+        rp_session_run(b->x->s);
+        return;
+    }
+    if (b->can_read) /* idle in the pool: the backend closed it or misbehaves */
+        rp_bconn_close(b);
+}
+
+static void bconn_timeout(struct rp_timer *t)
+{
+    struct rp_bconn *b = container_of(t, struct rp_bconn, timer);
+    if (!b->x) {
+        rp_bconn_close(b); /* idle too long */
+        return;
+    }
+    b->eof = true;
+    b->can_read = true;
+    b->timed_out = true;
+    rp_session_run(b->x->s);
+}
+
+struct rp_bconn *rp_pool_take(struct rp_worker *w, const struct rp_sockaddr *addr)
+{
+    struct rp_pool *p = NULL;
+    for (uint32_t i = 0; i < w->npools; i++)
+        if (!strcmp(w->pools[i].key, addr->text))
+            p = &w->pools[i];
+    if (!p || !p->idle)
+        return NULL;
+    struct rp_bconn *b = p->idle;
+    pool_unlink(b);
+    rp_timer_disarm(&w->loop, &b->timer);
+    b->reused = true;
+    b->eof = b->timed_out = false;
+    return b;
+}
+
+struct rp_bconn *rp_bconn_connect(struct rp_worker *w, const struct rp_sockaddr *addr, int *err)
+{
+    int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        *err = -errno;
+        return NULL;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    bool connecting = false;
+    if (connect(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0) {
+        if (errno != EINPROGRESS) {
+            *err = -errno;
+            close(fd);
+            return NULL;
+        }
+        connecting = true;
+    }
+    struct rp_bconn *b = calloc(1, sizeof(*b));
+    if (!b) {
+        *err = -ENOMEM;
+        close(fd);
+        return NULL;
+    }
+    b->io.fd = fd;
+    b->io.cb = bconn_io;
+    b->w = w;
+    b->addr = *addr;
+    b->connecting = connecting;
+    b->can_write = !connecting;
+    rp_timer_init(&b->timer, bconn_timeout);
+    if (rp_loop_add(&w->loop, &b->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
+        *err = -errno;
+        close(fd);
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+static void free_cb(struct rp_defer *d)
+{
+    free(container_of(d, struct rp_bconn, defer));
+}
+
+void rp_bconn_close(struct rp_bconn *b)
+{
+    if (b->closed)
+        return;
+    b->closed = true;
+    pool_unlink(b);
+    rp_timer_disarm(&b->w->loop, &b->timer);
+    close(b->io.fd);
+    rp_buf_release(&b->in);
+    rp_buf_release(&b->out);
+    b->x = NULL;
+    rp_defer(&b->w->loop, &b->defer, free_cb);
+}
+
+void rp_bconn_release(struct rp_bconn *b, const struct rp_upstream_conf *u, bool reusable)
+{
+    struct rp_worker *w = b->w;
+    b->x = NULL;
+    if (!reusable || b->eof || rp_buf_len(&b->in) || rp_buf_len(&b->out) || !u ||
+        u->keepalive == 0 || w->draining) {
+        rp_bconn_close(b);
+        return;
+    }
+    struct rp_pool *p = pool_for(w, &b->addr);
+    if (!p || p->nidle >= u->keepalive) {
+        rp_bconn_close(b);
+        return;
+    }
+    rp_buf_release(&b->in);
+    rp_buf_release(&b->out);
+    b->pool = p;
+    b->pool_prev = NULL;
+    b->pool_next = p->idle;
+    if (p->idle)
+        p->idle->pool_prev = b;
+    p->idle = b;
+    p->nidle++;
+    rp_timer_arm(&w->loop, &b->timer, u->keepalive_timeout);
+}
+
+ssize_t rp_bconn_fill(struct rp_bconn *b, size_t max)
+{
+    if (!b->can_read || b->eof)
+        return b->eof ? -1 : 0;
+    if (!rp_buf_reserve(&b->in, 1, max < RP_BUF_SIZE ? RP_BUF_SIZE : max))
+        return 0;
+    for (;;) {
+        ssize_t n = recv(b->io.fd, rp_buf_wptr(&b->in), rp_buf_room(&b->in), 0);
+        if (n > 0) {
+            b->in.tail += (size_t)n;
+            return n;
+        }
+        if (n == 0) {
+            b->eof = true;
+            return -1;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN) {
+            b->can_read = false;
+            return 0;
+        }
+        b->eof = true;
+        b->error = true;
+        return -1;
+    }
+}
+
+bool rp_bconn_flush(struct rp_bconn *b, int *err)
+{
+    bool progress = false;
+    *err = 0;
+    while (rp_buf_len(&b->out) && b->can_write) {
+        ssize_t n = send(b->io.fd, rp_buf_rptr(&b->out), rp_buf_len(&b->out), MSG_NOSIGNAL);
+        if (n > 0) {
+            rp_buf_consume(&b->out, (size_t)n);
+            b->sent_any = true;
+            progress = true;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            b->can_write = false;
+            break;
+        }
+        *err = n < 0 ? -errno : -EPIPE;
+        break;
+    }
+    return progress;
+}
+
+void rp_pool_close_all(struct rp_worker *w)
+{
+    for (uint32_t i = 0; i < w->npools; i++)
+        while (w->pools[i].idle)
+            rp_bconn_close(w->pools[i].idle);
+}
