@@ -537,6 +537,33 @@ static void test_response_fields(void)
     CHECK_INT(m.body, RP_BODY_NONE);
 }
 
+static void test_msg_helpers(void)
+{
+    struct rp_msg m;
+    struct rp_header h[NHDRS];
+    CHECK(parse_str("GET / HTTP/1.1\r\nHost: a\r\nConnection: x-a, Keep-Alive\r\n"
+                    "connection: x-b\r\n\r\n",
+                    &m, h) > 0);
+    const struct rp_header *f = rp_msg_find(&m, RP_SLICE_LIT("CONNECTION"));
+    CHECK(f != NULL && f == &m.hdrs[1]);
+    CHECK(rp_msg_find(&m, RP_SLICE_LIT("Upgrade")) == NULL);
+    CHECK(rp_msg_has_token(&m, RP_SLICE_LIT("Connection"), RP_SLICE_LIT("keep-alive")));
+    CHECK(rp_msg_has_token(&m, RP_SLICE_LIT("Connection"), RP_SLICE_LIT("X-B")));
+    CHECK(!rp_msg_has_token(&m, RP_SLICE_LIT("Connection"), RP_SLICE_LIT("x")));
+    CHECK(!rp_msg_has_token(&m, RP_SLICE_LIT("Host"), RP_SLICE_LIT("b")));
+    CHECK_INT(rp_method_from_slice(RP_SLICE_LIT("DELETE")), RP_METH_DELETE);
+    CHECK_INT(rp_method_from_slice(RP_SLICE_LIT("OPTIONS")), RP_METH_OPTIONS);
+    CHECK_INT(rp_method_from_slice(RP_SLICE_LIT("TRACE")), RP_METH_TRACE);
+    CHECK_INT(rp_method_from_slice(RP_SLICE_LIT("HEAD")), RP_METH_HEAD);
+    CHECK_INT(rp_method_from_slice(RP_SLICE_LIT("Get")), RP_METH_OTHER);
+    CHECK_INT(rp_method_from_slice(RP_SLICE_LIT("")), RP_METH_OTHER);
+    CHECK(rp_method_idempotent(RP_METH_PUT));
+    CHECK(rp_method_idempotent(RP_METH_GET));
+    CHECK(!rp_method_idempotent(RP_METH_POST));
+    CHECK(!rp_method_idempotent(RP_METH_PATCH));
+    CHECK(!rp_method_idempotent(RP_METH_CONNECT));
+}
+
 int main(void)
 {
     RUN(test_request_table);
@@ -547,6 +574,7 @@ int main(void)
     RUN(test_target_forms);
     RUN(test_incremental);
     RUN(test_cap_hdrs);
+    RUN(test_msg_helpers);
     RUN(test_response_table);
     RUN(test_response_fields);
     TEST_MAIN_END();
