@@ -252,8 +252,9 @@ static void apply_one(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const st
         k->handler(c, k, v, target);
 }
 
-static void unknown_key(struct rp_cfg_ctx *c, const struct rp_cfg_key *tab, size_t n,
-                        const char *what, const struct rp_cfg_node *key)
+/* Reports an unknown key; returns the index of the suggested key, or -1. */
+static int unknown_key(struct rp_cfg_ctx *c, const struct rp_cfg_key *tab, size_t n,
+                       const char *what, const struct rp_cfg_node *key)
 {
     const char *names[64];
     size_t nn = n < 64 ? n : 64;
@@ -264,13 +265,17 @@ static void unknown_key(struct rp_cfg_ctx *c, const struct rp_cfg_key *tab, size
     const char *text = shown(key, buf, sizeof(buf));
     if (s) {
         rp_cfg_diag_at(c->d, key, "unknown key %s in %s; did you mean \"%s\"?", text, what, s);
-        return;
+        for (size_t i = 0; i < nn; i++)
+            if (names[i] == s)
+                return (int)i;
+        return -1;
     }
     char list[512];
     size_t o = 0;
     for (size_t i = 0; i < nn && o < sizeof(list); i++)
         o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", names[i]);
     rp_cfg_diag_at(c->d, key, "unknown key %s in %s; expected one of: %s", text, what, list);
+    return -1;
 }
 
 bool rp_cfg_apply(struct rp_cfg_ctx *c, const struct rp_cfg_key *tab, size_t n, const char *what,
@@ -284,19 +289,22 @@ bool rp_cfg_apply(struct rp_cfg_ctx *c, const struct rp_cfg_key *tab, size_t n, 
         return false;
     }
     uint32_t npairs = map->kind == RP_CFG_MAP ? map->u.map.n : 0;
+    uint64_t suggested = 0; /* a misspelt required key is reported once, as the misspelling */
     for (uint32_t i = 0; i < npairs; i++) {
         const struct rp_cfg_pair *p = &map->u.map.pairs[i];
         const struct rp_cfg_key *k = NULL;
         for (size_t j = 0; j < n && !k; j++)
             if (!strcmp(tab[j].key, p->key->u.scalar.s))
                 k = &tab[j];
-        if (!k)
-            unknown_key(c, tab, n, what, p->key);
-        else
+        int sug = k ? -1 : unknown_key(c, tab, n, what, p->key);
+        if (sug >= 0)
+            suggested |= UINT64_C(1) << sug;
+        else if (k)
             apply_one(c, k, p->value, target);
     }
     for (size_t j = 0; j < n; j++)
-        if (tab[j].required && !rp_cfg_map_get(map, tab[j].key))
+        if (tab[j].required && !rp_cfg_map_get(map, tab[j].key) &&
+            !(j < 64 && (suggested >> j) & 1))
             rp_cfg_diag_at(c->d, map, "missing required key \"%s\" in %s (%s)", tab[j].key, what,
                            tab[j].help);
     return true;
