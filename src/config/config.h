@@ -36,10 +36,10 @@ struct rp_upstream_conf {
     const char *name;
     struct rp_server_conf *servers;
     uint32_t nservers;
-    const char *host_header;   /* NULL: pass the client's Host through; else send this Host */
-    uint32_t keepalive;        /* idle pooled connections per worker per server (default 32) */
+    const char *host_header;    /* NULL: pass the client's Host through; else send this Host */
+    uint32_t keepalive;         /* idle pooled connections per worker per server (default 32) */
     uint64_t keepalive_timeout; /* idle pooled connection lifetime, ms (default 60000) */
-    uint32_t index;            /* position in rp_config.upstreams */
+    uint32_t index;             /* position in rp_config.upstreams */
 };
 
 /* Header edits applied to a request before proxying or to a response before sending. */
@@ -52,7 +52,7 @@ struct rp_header_ops {
     uint32_t nset;
     struct rp_header_kv *add; /* append */
     uint32_t nadd;
-    const char **remove;      /* remove all instances */
+    const char **remove; /* remove all instances */
     uint32_t nremove;
 };
 
@@ -68,10 +68,10 @@ struct rp_route_match {
     struct rp_host_match *hosts; /* any of them; none = any host */
     uint32_t nhosts;
     enum rp_path_match_kind path_kind;
-    const char *path;            /* exact path or prefix */
-    void *regex;                 /* pcre2_code * for RP_PATH_REGEX */
+    const char *path; /* exact path or prefix */
+    void *regex;      /* pcre2_code * for RP_PATH_REGEX */
     const char *regex_src;
-    const char **methods;        /* any of them; none = any method */
+    const char **methods; /* any of them; none = any method */
     uint32_t nmethods;
     struct rp_header_kv *headers; /* all must match: value "*" = present, else exact value */
     uint32_t nheaders;
@@ -85,8 +85,8 @@ struct rp_static_conf {
 };
 
 struct rp_route {
-    uint32_t index;       /* position in file order, for logs */
-    const char *file;     /* where it was declared */
+    uint32_t index;   /* position in file order, for logs */
+    const char *file; /* where it was declared */
     int line;
     struct rp_route_match match;
     enum rp_action_kind action;
@@ -112,7 +112,7 @@ enum rp_log_format { RP_LOG_COMBINED, RP_LOG_JSON };
 
 struct rp_config {
     atomic_int refs;
-    void *arena; /* owner of all the memory below */
+    void *arena;      /* owner of all the memory below */
     const char *file; /* NULL for a command-line config */
 
     uint32_t workers; /* 0 = CPU count */

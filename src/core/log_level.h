@@ -1,4 +1,5 @@
-/* Error-log severity levels, shared by the config loader and the logger. */
+/* Log levels, shared by the config snapshot (log.level) and the logger. Lower is more severe; a
+ * message is written when its level is at most the configured one. */
 #ifndef RP_CORE_LOG_LEVEL_H
 #define RP_CORE_LOG_LEVEL_H
 

@@ -16,4 +16,8 @@ const struct rp_route *rp_router_match(const struct rp_config *cfg, const struct
  * IPv6 literals keep their brackets: "[::1]:80" -> "[::1]". */
 struct rp_slice rp_router_host_only(struct rp_slice host);
 
+/* Free this thread's regex match data and context (created on first regex match). Call when a
+ * worker thread ends; matching afterwards simply creates them again. */
+void rp_router_thread_exit(void);
+
 #endif

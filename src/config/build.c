@@ -1,0 +1,466 @@
+/* From the node tree to the snapshot: the top-level, listener, upstream and global-section key
+ * tables, defaults, the load entry points, the command-line snapshot and freeing. Routes are in
+ * build_route.c. All snapshot memory comes from one arena owned by the snapshot. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <errno.h>
+#include <pcre2.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config/config.h"
+#include "config/keywords.h"
+#include "core/log_level.h"
+
+#define ARENA_BLOCK 16384
+#define MAX_FILE_SIZE (16u * 1024 * 1024)
+
+static void set_defaults(struct rp_config *cfg)
+{
+    cfg->workers = 0;
+    cfg->timeouts.header = 10000;
+    cfg->timeouts.body = 30000;
+    cfg->timeouts.keepalive = 60000;
+    cfg->timeouts.send = 30000;
+    cfg->timeouts.connect = 5000;
+    cfg->timeouts.backend_read = 60000;
+    cfg->timeouts.upgrade_idle = 300000;
+    cfg->timeouts.drain = 10000;
+    cfg->limits.max_request_line = 8 * 1024;
+    cfg->limits.max_header_size = 32 * 1024;
+    cfg->limits.max_headers = 100;
+    cfg->limits.max_body_size = 1024 * 1024 * 1024;
+    cfg->proxy.trust_forwarded = false;
+    cfg->proxy.via = false;
+    cfg->proxy.server_header = "rampart";
+    cfg->log.access = "stdout";
+    cfg->log.format = RP_LOG_COMBINED;
+    cfg->log.error = "stderr";
+    cfg->log.level = RP_LOG_INFO;
+}
+
+/* ---- listen ---- */
+
+static bool parse_addr(struct rp_cfg_ctx *c, const char *key, const struct rp_cfg_node *v,
+                       struct rp_sockaddr *out, const char **text)
+{
+    const char *s;
+    if (!rp_cfg_get_str(c, key, v, RP_CFG_NONEMPTY, &s))
+        return false;
+    const char *why;
+    if (rp_sockaddr_parse(s, out, &why) != 0) {
+        rp_cfg_diag_at(c->d, v, "%s: bad address \"%s\": %s", key, s, why);
+        return false;
+    }
+    if (text)
+        *text = s;
+    return true;
+}
+
+static void h_listen_address(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
+                             const struct rp_cfg_node *v, void *target)
+{
+    struct rp_listener_conf *l = target;
+    parse_addr(c, k->key, v, &l->addr, &l->name);
+}
+
+static const struct rp_cfg_key listen_keys[] = {
+    {"address", RP_CFG_T_CUSTOM, .handler = h_listen_address, .required = true,
+     .help = "the address to listen on, like \"127.0.0.1:8080\" or \":8080\""},
+};
+
+static void h_listen(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const struct rp_cfg_node *v,
+                     void *target)
+{
+    struct rp_config *cfg = target;
+    const struct rp_cfg_node *const *items = (const struct rp_cfg_node *const *)&v;
+    uint32_t n = 1;
+    if (v->kind == RP_CFG_SEQ) {
+        items = (const struct rp_cfg_node *const *)v->u.seq.items;
+        n = v->u.seq.n;
+    } else if (v->kind != RP_CFG_SCALAR) {
+        rp_cfg_want(c, k->key, v, RP_CFG_SEQ, "a list of addresses");
+        return;
+    }
+    if (n == 0) {
+        rp_cfg_diag_at(c->d, v, "listen: at least one address is needed");
+        return;
+    }
+    cfg->listeners = rp_arena_calloc(c->a, n, sizeof(*cfg->listeners));
+    if (!cfg->listeners)
+        return;
+    cfg->nlisteners = n;
+    for (uint32_t i = 0; i < n; i++) {
+        struct rp_listener_conf *l = &cfg->listeners[i];
+        if (items[i]->kind == RP_CFG_SCALAR)
+            parse_addr(c, "listen", items[i], &l->addr, &l->name);
+        else
+            rp_cfg_apply(c, listen_keys, RP_CFG_COUNT(listen_keys), "listen item", items[i], l);
+        for (uint32_t j = 0; j < i && l->name; j++) {
+            if (cfg->listeners[j].name && !strcmp(l->addr.text, cfg->listeners[j].addr.text)) {
+                rp_cfg_diag_at(c->d, items[i], "listen: %s is listed twice", l->addr.text);
+                break;
+            }
+        }
+    }
+}
+
+/* ---- upstreams ---- */
+
+static void h_server_address(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
+                             const struct rp_cfg_node *v, void *target)
+{
+    struct rp_server_conf *s = target;
+    parse_addr(c, k->key, v, &s->addr, NULL);
+}
+
+static const struct rp_cfg_key server_keys[] = {
+    {"address", RP_CFG_T_CUSTOM, .handler = h_server_address, .required = true,
+     .help = "the backend address, like \"127.0.0.1:9001\""},
+    {"weight", RP_CFG_T_U32, offsetof(struct rp_server_conf, weight), 1, 1000,
+     .help = "relative share of requests, 1..1000 (default 1)"},
+};
+
+static void h_servers(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const struct rp_cfg_node *v,
+                      void *target)
+{
+    struct rp_upstream_conf *u = target;
+    if (!rp_cfg_want(c, k->key, v, RP_CFG_SEQ, "a list of servers"))
+        return;
+    if (v->u.seq.n == 0) {
+        rp_cfg_diag_at(c->d, v, "servers: at least one server is needed");
+        return;
+    }
+    u->servers = rp_arena_calloc(c->a, v->u.seq.n, sizeof(*u->servers));
+    if (!u->servers)
+        return;
+    u->nservers = v->u.seq.n;
+    for (uint32_t i = 0; i < v->u.seq.n; i++) {
+        const struct rp_cfg_node *item = v->u.seq.items[i];
+        struct rp_server_conf *s = &u->servers[i];
+        s->weight = 1;
+        if (item->kind == RP_CFG_SCALAR)
+            parse_addr(c, "server", item, &s->addr, NULL);
+        else
+            rp_cfg_apply(c, server_keys, RP_CFG_COUNT(server_keys), "server", item, s);
+    }
+}
+
+static const struct rp_cfg_key upstream_keys[] = {
+    {"servers", RP_CFG_T_CUSTOM, .handler = h_servers, .required = true,
+     .help = "a list of backend addresses"},
+    {"host_header", RP_CFG_T_STRING, offsetof(struct rp_upstream_conf, host_header),
+     .flags = RP_CFG_NONEMPTY | RP_CFG_HEADER,
+     .help = "Host sent to the backend (default: the client's Host)"},
+    {"keepalive", RP_CFG_T_U32, offsetof(struct rp_upstream_conf, keepalive), 0, 10000,
+     .help = "idle pooled connections per worker per server (default 32)"},
+    {"keepalive_timeout", RP_CFG_T_DURATION, offsetof(struct rp_upstream_conf, keepalive_timeout),
+     1, 24 * 3600 * 1000, .help = "how long a pooled connection may stay idle (default 60s)"},
+};
+
+static void h_upstreams(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
+                        const struct rp_cfg_node *v, void *target)
+{
+    struct rp_config *cfg = target;
+    if (v->kind == RP_CFG_NULL)
+        return;
+    if (!rp_cfg_want(c, k->key, v, RP_CFG_MAP, "a map of upstream names to upstreams"))
+        return;
+    uint32_t n = v->u.map.n;
+    cfg->upstreams = rp_arena_calloc(c->a, n ? n : 1, sizeof(*cfg->upstreams));
+    if (!cfg->upstreams)
+        return;
+    cfg->nupstreams = n;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct rp_cfg_pair *p = &v->u.map.pairs[i];
+        struct rp_upstream_conf *u = &cfg->upstreams[i];
+        u->index = i;
+        u->keepalive = 32;
+        u->keepalive_timeout = 60000;
+        if (!rp_cfg_get_str(c, "upstream name", p->key, RP_CFG_NONEMPTY, &u->name))
+            u->name = "";
+        char what[96];
+        snprintf(what, sizeof(what), "upstream \"%.64s\"", u->name);
+        rp_cfg_apply(c, upstream_keys, RP_CFG_COUNT(upstream_keys), what, p->value, u);
+    }
+}
+
+/* ---- global sections ---- */
+
+/* clang-format off */
+#define T(name, min, text)                                                                         \
+    {#name, RP_CFG_T_DURATION, offsetof(struct rp_config, timeouts.name), min, 24 * 3600 * 1000,  \
+     .help = text}
+static const struct rp_cfg_key timeout_keys[] = {
+    T(header, 1, "time for the client to send a whole request head (default 10s)"),
+    T(body, 1, "longest gap between reads of a request body (default 30s)"),
+    T(keepalive, 1, "idle client connection lifetime (default 60s)"),
+    T(send, 1, "longest wait for a client to accept data (default 30s)"),
+    T(connect, 1, "backend connect timeout (default 5s)"),
+    T(backend_read, 1, "longest gap while waiting for backend response bytes (default 60s)"),
+    T(upgrade_idle, 1, "idle WebSocket or other upgraded tunnel lifetime (default 300s)"),
+    T(drain, 0, "graceful shutdown grace period (default 10s)"),
+};
+#undef T
+/* clang-format on */
+
+static const struct rp_cfg_key limit_keys[] = {
+    {"max_request_line", RP_CFG_T_SIZE, offsetof(struct rp_config, limits.max_request_line), 64,
+     1024 * 1024, .help = "longest request line, else 414 (default 8k)"},
+    {"max_header_size", RP_CFG_T_SIZE, offsetof(struct rp_config, limits.max_header_size), 1024,
+     16 * 1024 * 1024, .help = "largest request head, else 431 (default 32k)"},
+    {"max_headers", RP_CFG_T_U32, offsetof(struct rp_config, limits.max_headers), 1, 10000,
+     .help = "most header fields in a request, else 431 (default 100)"},
+    {"max_body_size", RP_CFG_T_SIZE, offsetof(struct rp_config, limits.max_body_size), 0,
+     UINT64_MAX, .help = "largest request body, else 413; 0 = unlimited (default 1g)"},
+};
+
+static const struct rp_cfg_key proxy_keys[] = {
+    {"trust_forwarded", RP_CFG_T_BOOL, offsetof(struct rp_config, proxy.trust_forwarded),
+     .help = "keep and extend incoming X-Forwarded-* / Forwarded (default false)"},
+    {"via", RP_CFG_T_BOOL, offsetof(struct rp_config, proxy.via),
+     .help = "add \"Via: 1.1 rampart\" (default false)"},
+    {"server_header", RP_CFG_T_STRING, offsetof(struct rp_config, proxy.server_header),
+     .flags = RP_CFG_HEADER, .help = "Server header on responses; \"\" to omit (default rampart)"},
+};
+
+static void h_log_format(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
+                         const struct rp_cfg_node *v, void *target)
+{
+    static const char *const names[] = {"combined", "json"};
+    int i;
+    if (rp_cfg_get_enum(c, k->key, v, names, 2, &i))
+        ((struct rp_config *)target)->log.format = i ? RP_LOG_JSON : RP_LOG_COMBINED;
+}
+
+static void h_log_level(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
+                        const struct rp_cfg_node *v, void *target)
+{
+    /* in enum rp_log_level order */
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    int i;
+    if (rp_cfg_get_enum(c, k->key, v, names, 4, &i))
+        ((struct rp_config *)target)->log.level = i;
+}
+
+static const struct rp_cfg_key log_keys[] = {
+    {"access", RP_CFG_T_STRING, offsetof(struct rp_config, log.access), .flags = RP_CFG_NONEMPTY,
+     .help = "stdout, off, or a file path (default stdout)"},
+    {"format", RP_CFG_T_CUSTOM, .handler = h_log_format,
+     .help = "access log format: combined or json (default combined)"},
+    {"error", RP_CFG_T_STRING, offsetof(struct rp_config, log.error), .flags = RP_CFG_NONEMPTY,
+     .help = "stderr or a file path (default stderr)"},
+    {"level", RP_CFG_T_CUSTOM, .handler = h_log_level,
+     .help = "error, warn, info or debug (default info)"},
+};
+
+#define SECTION(fn, tab, name)                                                                     \
+    static void fn(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const struct rp_cfg_node *v,  \
+                   void *target)                                                                   \
+    {                                                                                              \
+        rp_cfg_apply(c, tab, RP_CFG_COUNT(tab), name, v, target);                                  \
+    }
+SECTION(h_timeouts, timeout_keys, "timeouts")
+SECTION(h_limits, limit_keys, "limits")
+SECTION(h_proxy, proxy_keys, "proxy")
+SECTION(h_log, log_keys, "log")
+
+static void h_routes(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const struct rp_cfg_node *v,
+                     void *target)
+{
+    c->routes_node = v; /* built once every upstream is known */
+}
+
+static const struct rp_cfg_key top_keys[] = {
+    {"workers", RP_CFG_T_U32, offsetof(struct rp_config, workers), 0, 1024,
+     .help = "worker threads; 0 = one per CPU (default 0)"},
+    {"listen", RP_CFG_T_CUSTOM, .handler = h_listen, .required = true,
+     .help = "a list of addresses to accept connections on"},
+    {"upstreams", RP_CFG_T_CUSTOM, .handler = h_upstreams, .help = "named groups of backends"},
+    {"routes", RP_CFG_T_CUSTOM, .handler = h_routes, .required = true,
+     .help = "a list of routes, first match wins"},
+    {"timeouts", RP_CFG_T_CUSTOM, .handler = h_timeouts, .help = "connection and request timeouts"},
+    {"limits", RP_CFG_T_CUSTOM, .handler = h_limits, .help = "request size limits"},
+    {"proxy", RP_CFG_T_CUSTOM, .handler = h_proxy, .help = "forwarding behaviour"},
+    {"log", RP_CFG_T_CUSTOM, .handler = h_log, .help = "access and error logs"},
+};
+
+/* ---- snapshot life ---- */
+
+static struct rp_config *config_new(void)
+{
+    struct rp_arena *a = malloc(sizeof(*a));
+    if (!a)
+        return NULL;
+    rp_arena_init(a, ARENA_BLOCK);
+    struct rp_config *cfg = rp_arena_calloc(a, 1, sizeof(*cfg));
+    if (!cfg) {
+        free(a);
+        return NULL;
+    }
+    cfg->arena = a;
+    atomic_init(&cfg->refs, 1);
+    set_defaults(cfg);
+    return cfg;
+}
+
+static void config_free(struct rp_config *cfg)
+{
+    for (uint32_t i = 0; cfg->routes && i < cfg->nroutes; i++)
+        if (cfg->routes[i].match.regex)
+            pcre2_code_free(cfg->routes[i].match.regex);
+    struct rp_arena *a = cfg->arena; /* cfg itself lives in the arena */
+    rp_arena_reset(a);
+    free(a);
+}
+
+void rp_config_ref(struct rp_config *c)
+{
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+}
+
+void rp_config_unref(struct rp_config *c)
+{
+    if (!c)
+        return;
+    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+        config_free(c);
+}
+
+static const char *dir_of(struct rp_arena *a, const char *file)
+{
+    const char *slash = strrchr(file, '/');
+    if (!slash)
+        return ".";
+    if (slash == file)
+        return "/";
+    return rp_arena_strndup(a, file, (size_t)(slash - file));
+}
+
+struct rp_config *rp_config_load_buffer(const char *name, const char *data, size_t len,
+                                        struct rp_cfg_errors *errs)
+{
+    struct rp_cfg_diags d = {0};
+    struct rp_config *cfg = config_new();
+    if (!cfg) {
+        rp_cfg_errors_add(errs, "%s: out of memory", name);
+        return NULL;
+    }
+    struct rp_cfg_ctx c = {.a = cfg->arena, .d = &d, .cfg = cfg};
+    cfg->file = c.file = rp_arena_strdup(c.a, name);
+    c.dir = cfg->file ? dir_of(c.a, cfg->file) : NULL;
+    if (!c.file || !c.dir) {
+        config_free(cfg);
+        rp_cfg_errors_add(errs, "%s: out of memory", name);
+        return NULL;
+    }
+
+    struct rp_arena scratch; /* the node tree: dropped once the snapshot holds copies */
+    rp_arena_init(&scratch, ARENA_BLOCK);
+    const struct rp_cfg_node *root = rp_cfg_parse_yaml(c.file, data, len, &scratch, &d);
+    if (root && root->kind == RP_CFG_NULL) {
+        rp_cfg_diag_at(&d, root, "the file is empty; it needs at least \"listen\" and \"routes\"");
+    } else if (root) {
+        rp_cfg_apply(&c, top_keys, RP_CFG_COUNT(top_keys), "top level", root, cfg);
+        if (c.routes_node)
+            rp_cfg_build_routes(&c);
+    }
+    rp_arena_reset(&scratch);
+
+    if (rp_cfg_diag_count(&d)) {
+        rp_cfg_diags_flush(&d, errs);
+        config_free(cfg);
+        return NULL;
+    }
+    rp_cfg_diags_flush(&d, errs);
+    return cfg;
+}
+
+struct rp_config *rp_config_load_file(const char *path, struct rp_cfg_errors *errs)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        rp_cfg_errors_add(errs, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        rp_cfg_errors_add(errs, "%s: cannot open: not a regular file", path);
+        fclose(f);
+        return NULL;
+    }
+    if ((uint64_t)st.st_size > MAX_FILE_SIZE) {
+        rp_cfg_errors_add(errs, "%s: the file is larger than 16 MiB", path);
+        fclose(f);
+        return NULL;
+    }
+    size_t n = (size_t)st.st_size;
+    char *buf = malloc(n + 1);
+    if (!buf || fread(buf, 1, n, f) != n) {
+        rp_cfg_errors_add(errs, "%s: cannot read: %s", path, buf ? strerror(errno) : "no memory");
+        free(buf);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    struct rp_config *cfg = rp_config_load_buffer(path, buf, n, errs);
+    free(buf);
+    return cfg;
+}
+
+struct rp_config *rp_config_from_cli(const char *listen, const char *const *to, uint32_t nto,
+                                     struct rp_cfg_errors *errs)
+{
+    struct rp_config *cfg = config_new();
+    if (!cfg) {
+        rp_cfg_errors_add(errs, "out of memory");
+        return NULL;
+    }
+    struct rp_arena *a = cfg->arena;
+    bool ok = true;
+    if (!listen)
+        listen = ":8080";
+    cfg->listeners = rp_arena_calloc(a, 1, sizeof(*cfg->listeners));
+    cfg->upstreams = rp_arena_calloc(a, 1, sizeof(*cfg->upstreams));
+    cfg->routes = rp_arena_calloc(a, 1, sizeof(*cfg->routes));
+    struct rp_server_conf *servers = rp_arena_calloc(a, nto ? nto : 1, sizeof(*servers));
+    if (!cfg->listeners || !cfg->upstreams || !cfg->routes || !servers) {
+        rp_cfg_errors_add(errs, "out of memory");
+        config_free(cfg);
+        return NULL;
+    }
+    const char *why;
+    cfg->nlisteners = 1;
+    cfg->listeners[0].name = rp_arena_strdup(a, listen);
+    if (rp_sockaddr_parse(listen, &cfg->listeners[0].addr, &why) != 0) {
+        rp_cfg_errors_add(errs, "--listen %s: %s", listen, why);
+        ok = false;
+    }
+    if (nto == 0) {
+        rp_cfg_errors_add(errs, "--to: at least one backend address is needed");
+        ok = false;
+    }
+    for (uint32_t i = 0; i < nto; i++) {
+        servers[i].weight = 1;
+        if (rp_sockaddr_parse(to[i], &servers[i].addr, &why) != 0) {
+            rp_cfg_errors_add(errs, "--to %s: %s", to[i], why);
+            ok = false;
+        }
+    }
+    struct rp_upstream_conf *u = &cfg->upstreams[0];
+    cfg->nupstreams = 1;
+    u->name = "default";
+    u->servers = servers;
+    u->nservers = nto;
+    u->keepalive = 32;
+    u->keepalive_timeout = 60000;
+    cfg->nroutes = 1;
+    cfg->routes[0].action = RP_ACT_PROXY;
+    cfg->routes[0].upstream = u;
+    if (!ok || !cfg->listeners[0].name) {
+        config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}

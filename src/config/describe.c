@@ -1,0 +1,90 @@
+/* The readable startup block: what rampart is about to serve, one line per listener, upstream
+ * and route, so a glance at the log (or `rampart check`) confirms the file says what was meant. */
+#include <stdio.h>
+
+#include "config/config.h"
+
+#ifndef RP_VERSION
+#define RP_VERSION "?"
+#endif
+
+static void describe_match(const struct rp_route_match *m, FILE *f)
+{
+    if (m->nhosts) {
+        fputs(" host=", f);
+        for (uint32_t i = 0; i < m->nhosts; i++)
+            fprintf(f, "%s%s%s", i ? "," : "", m->hosts[i].kind == RP_HOST_WILDCARD ? "*" : "",
+                    m->hosts[i].name);
+    }
+    switch (m->path_kind) {
+    case RP_PATH_EXACT:
+        fprintf(f, " path=%s", m->path);
+        break;
+    case RP_PATH_PREFIX:
+        fprintf(f, " path_prefix=%s", m->path);
+        break;
+    case RP_PATH_REGEX:
+        fprintf(f, " path_regex=%s", m->regex_src);
+        break;
+    case RP_PATH_ANY:
+        break;
+    }
+    if (m->nmethods) {
+        fputs(" methods=", f);
+        for (uint32_t i = 0; i < m->nmethods; i++)
+            fprintf(f, "%s%s", i ? "," : "", m->methods[i]);
+    }
+    for (uint32_t i = 0; i < m->nheaders; i++)
+        fprintf(f, " header[%s]=%s", m->headers[i].name, m->headers[i].value);
+    if (!m->nhosts && m->path_kind == RP_PATH_ANY && !m->nmethods && !m->nheaders)
+        fputs(" (everything)", f);
+}
+
+static void describe_route(const struct rp_route *r, FILE *f)
+{
+    fprintf(f, "route #%u", r->index + 1);
+    describe_match(&r->match, f);
+    fputs(" ->", f);
+    if (r->strip_prefix)
+        fprintf(f, " strip %s", r->strip_prefix);
+    if (r->add_prefix)
+        fprintf(f, " add %s", r->add_prefix);
+    switch (r->action) {
+    case RP_ACT_PROXY:
+        fprintf(f, " proxy %s", r->upstream ? r->upstream->name : "?");
+        break;
+    case RP_ACT_REDIRECT:
+        fprintf(f, " redirect %d %s", r->redirect.status, r->redirect.location);
+        break;
+    case RP_ACT_RESPOND:
+        fprintf(f, " respond %d (%zu bytes)", r->respond.status, r->respond.body_len);
+        break;
+    case RP_ACT_STATIC:
+        fprintf(f, " static %s", r->static_files.root);
+        break;
+    }
+    if (r->file)
+        fprintf(f, "  (%s:%d)", r->file, r->line);
+    fputc('\n', f);
+}
+
+void rp_config_describe(const struct rp_config *c, FILE *f)
+{
+    if (c->workers)
+        fprintf(f, "rampart %s: %u workers\n", RP_VERSION, c->workers);
+    else
+        fprintf(f, "rampart %s: one worker per CPU\n", RP_VERSION);
+    for (uint32_t i = 0; i < c->nlisteners; i++)
+        fprintf(f, "listen   %s\n", c->listeners[i].addr.text);
+    for (uint32_t i = 0; i < c->nupstreams; i++) {
+        const struct rp_upstream_conf *u = &c->upstreams[i];
+        fprintf(f, "upstream %s (round_robin, keepalive %u):", u->name, u->keepalive);
+        for (uint32_t j = 0; j < u->nservers; j++)
+            fprintf(f, "%s %s w=%u", j ? "," : "", u->servers[j].addr.text, u->servers[j].weight);
+        if (u->host_header)
+            fprintf(f, "; Host: %s", u->host_header);
+        fputc('\n', f);
+    }
+    for (uint32_t i = 0; i < c->nroutes; i++)
+        describe_route(&c->routes[i], f);
+}
