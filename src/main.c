@@ -8,12 +8,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config/check.h"
 #include "config/config.h"
 #include "core/log.h"
 #include "proxy/access_log.h"
 #include "proxy/worker.h"
 
-int rp_config_check_main(const char *path, FILE *out);
 
 static void usage(FILE *f)
 {

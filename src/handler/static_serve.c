@@ -102,7 +102,7 @@ bool rp_static_step(struct rp_exchange *x)
         if (n > 0) {
             x->file_off += (uint64_t)n;
             x->file_left -= (uint64_t)n;
-            x->bytes_out += (uint64_t)n;
+            s->bytes_written += (uint64_t)n;
             progress = true;
             continue;
         }

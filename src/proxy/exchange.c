@@ -25,6 +25,9 @@ static struct rp_exchange *exchange_new(struct rp_session *s)
     x->cfg = x->slot->cfg;
     x->file_fd = -1;
     x->start_us = rp_clock_mono_us();
+    /* what is buffered now belongs to this exchange (the head) or was sent before it */
+    x->in_mark = s->bytes_read - rp_buf_len(&s->in);
+    x->out_mark = s->bytes_written + rp_buf_len(&s->out);
     rp_arena_init(&x->arena, 4096);
     s->x = x;
     s->state = RP_SS_EXCHANGE;
@@ -349,9 +352,19 @@ void rp_exchange_error(struct rp_exchange *x, int status)
     rp_exchange_local_response(x, status, "text/html; charset=utf-8", body, (size_t)n, extra);
 }
 
+/* Bytes of this exchange: read up to what is still buffered for the next request, written
+ * including what still waits in the output buffer. */
+static void count_bytes(struct rp_exchange *x)
+{
+    struct rp_session *s = x->s;
+    x->bytes_in = s->bytes_read - rp_buf_len(&s->in) - x->in_mark;
+    x->bytes_out = s->bytes_written + rp_buf_len(&s->out) - x->out_mark;
+}
+
 static void exchange_finish(struct rp_exchange *x)
 {
     struct rp_session *s = x->s;
+    count_bytes(x);
     rp_access_log(x);
     if (x->handler == RP_H_PROXY)
         rp_proxy_release(x, false);
@@ -370,6 +383,7 @@ void rp_exchange_abort(struct rp_exchange *x)
     struct rp_session *s = x->s;
     if (!x->status)
         x->status = 499; /* the client went away before an answer (nginx's convention) */
+    count_bytes(x);
     rp_access_log(x);
     if (x->handler == RP_H_PROXY)
         rp_proxy_release(x, true);

@@ -56,6 +56,7 @@ struct rp_session {
     size_t head_hint;
     uint32_t nrequests;
     uint64_t head_started; /* loop time when the current head's first byte arrived */
+    uint64_t bytes_read, bytes_written; /* totals over the connection's life */
     bool can_read, can_write, eof, closed, want_close;
 };
 
@@ -112,7 +113,8 @@ struct rp_exchange {
 
     /* accounting */
     uint64_t start_us, upstream_start_us, upstream_us;
-    uint64_t bytes_in, bytes_out;
+    uint64_t bytes_in, bytes_out;   /* set at the end from the session's totals */
+    uint64_t in_mark, out_mark;     /* session totals when the exchange began */
     char upstream_addr[64];
 };
 

@@ -470,13 +470,16 @@ bool rp_proxy_step(struct rp_exchange *x)
     }
     if (!x->resp_parsed) {
         progress |= pump_response_head(x);
-        if (s->closed || x->b != b || !x->resp_parsed || s->state == RP_SS_TUNNEL)
+        if (s->closed || x->b != b || s->state == RP_SS_TUNNEL)
             return true;
+        if (!x->resp_parsed)
+            goto timer;
     }
     if (x->resp_parsed && x->handler == RP_H_PROXY)
         progress |= pump_response_body(x);
     if (s->closed || x->b != b)
         return true;
+timer:
     if (!x->resp_done) {
         if (x->paused_on_client)
             rp_timer_disarm(&x->w->loop, &b->timer);

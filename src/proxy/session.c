@@ -104,8 +104,7 @@ ssize_t rp_session_fill(struct rp_session *s)
         ssize_t n = recv(s->io.fd, rp_buf_wptr(&s->in), rp_buf_room(&s->in), 0);
         if (n > 0) {
             s->in.tail += (size_t)n;
-            if (s->x)
-                s->x->bytes_in += (uint64_t)n;
+            s->bytes_read += (uint64_t)n;
             return n;
         }
         if (n == 0) {
@@ -130,8 +129,7 @@ bool rp_session_flush(struct rp_session *s)
         ssize_t n = send(s->io.fd, rp_buf_rptr(&s->out), rp_buf_len(&s->out), MSG_NOSIGNAL);
         if (n > 0) {
             rp_buf_consume(&s->out, (size_t)n);
-            if (s->x)
-                s->x->bytes_out += (uint64_t)n;
+            s->bytes_written += (uint64_t)n;
             progress = true;
             continue;
         }

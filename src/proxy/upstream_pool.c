@@ -64,8 +64,8 @@ static void bconn_io(struct rp_io *io, uint32_t events)
         rp_session_run(b->x->s);
         return;
     }
-    if (b->can_read) /* idle in the pool: the backend closed it or misbehaves */
-        rp_bconn_close(b);
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        rp_bconn_close(b); /* idle in the pool: the backend closed it or misbehaves */
 }
 
 static void bconn_timeout(struct rp_timer *t)
@@ -172,6 +172,7 @@ void rp_bconn_release(struct rp_bconn *b, const struct rp_upstream_conf *u, bool
     }
     rp_buf_release(&b->in);
     rp_buf_release(&b->out);
+    b->can_read = false; /* the next readiness edge means the backend closed it */
     b->pool = p;
     b->pool_prev = NULL;
     b->pool_next = p->idle;

@@ -8,11 +8,13 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "proxy/router.h"
 #include "proxy/session.h"
 #include "proxy/upstream_pool.h"
 
@@ -210,8 +212,25 @@ static void *worker_main(void *arg)
         w->slot = NULL;
     }
     rp_buf_pool_drain();
+    rp_router_thread_exit();
     rp_loop_close(&w->loop);
     return NULL;
+}
+
+/* SO_REUSEPORT would let a second rampart bind the same address silently and steal half of
+ * the connections: a plain bind first tells whether anything else already listens there. */
+static int probe_address(const struct rp_listener_conf *l)
+{
+    int fd = socket(l->addr.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (l->addr.ss.ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    int rc = bind(fd, (const struct sockaddr *)&l->addr.ss, l->addr.len) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
 }
 
 static int open_listener(const struct rp_listener_conf *l, int *out)
@@ -241,6 +260,13 @@ int rp_workers_start(struct rp_config *cfg, unsigned n)
     rp_srv.workers = calloc(n, sizeof(*rp_srv.workers));
     if (!rp_srv.workers)
         return -ENOMEM;
+    for (uint32_t j = 0; j < cfg->nlisteners; j++) {
+        int rc = probe_address(&cfg->listeners[j]);
+        if (rc < 0) {
+            rp_log_error("cannot listen on %s: %s", cfg->listeners[j].name, strerror(-rc));
+            return rc;
+        }
+    }
     for (unsigned i = 0; i < n; i++) {
         struct rp_worker *w = &rp_srv.workers[i];
         w->id = i;
