@@ -396,7 +396,9 @@ static ssize_t request_semantics(struct rp_msg *m, const struct fields *f)
             return -400;
         if (f->te_bad || f->ncodings == 0 || f->nchunked > 1 || !f->te_last_chunked)
             return -400;
-        if (f->te_unknown)
+        /* a coding before chunked would have to be forwarded as is; rampart rebuilds the framing,
+         * so like nginx it serves only plain chunked request bodies */
+        if (f->te_unknown || f->ncodings > 1)
             return -501;
         m->body = RP_BODY_CHUNKED;
     } else if (f->ncl) {

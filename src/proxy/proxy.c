@@ -136,11 +136,10 @@ static bool pump_request_body(struct rp_exchange *x)
     const uint64_t max_body = x->cfg->limits.max_body_size;
     for (;;) {
         if (x->req_body.done) {
-            if (!x->req_sent && rp_buf_reserve(&b->out, 8, b->out.cap + 8)) {
-                rp_body_write(&x->req_out, &b->out, RP_CHUNK_END, RP_SLICE_NULL);
-                x->req_sent = x->req_done = true;
+            /* the END event (last-chunk for chunked output) was written with the data */
+            if (!x->req_sent)
                 progress = true;
-            }
+            x->req_sent = x->req_done = true;
             return progress;
         }
         size_t cap = b->out.cap > RP_BUF_SIZE ? b->out.cap : RP_BUF_SIZE;
@@ -332,8 +331,7 @@ static bool pump_response_body(struct rp_exchange *x)
     bool progress = false;
     for (;;) {
         if (x->resp_body.done) {
-            if (!x->resp_done && rp_session_out_room(s, 8)) {
-                rp_body_write(&x->resp_out, &s->out, RP_CHUNK_END, RP_SLICE_NULL);
+            if (!x->resp_done) {
                 x->resp_done = true;
                 x->upstream_us = rp_clock_mono_us() - x->upstream_start_us;
                 rp_timer_disarm(&x->w->loop, &b->timer);

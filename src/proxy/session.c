@@ -175,6 +175,11 @@ static bool step_head(struct rp_session *s)
         };
         ssize_t r = rp_h1_parse_request(rp_buf_rptr(&s->in), rp_buf_len(&s->in), &msg, &lim,
                                         &s->head_hint);
+        /* the parser bounds line + fields; the field block alone must fit max_header_size */
+        if (r > 0 && msg.nhdrs &&
+            (size_t)r - (size_t)(msg.hdrs[0].name.p - rp_buf_rptr(&s->in)) >
+                cfg->limits.max_header_size + 2)
+            r = -431;
         if (r > 0) {
             rp_exchange_begin(s, &msg, (size_t)r);
             return true;
