@@ -80,12 +80,10 @@ static void reload(const char *path, const struct rp_config *initial)
 int main(int argc, char **argv)
 {
     const char *cfg_path = NULL, *listen = NULL;
-    const char **to = calloc((size_t)argc, sizeof(*to));
+    static const char *to[256];
     uint32_t nto = 0;
     long workers = -1;
     bool check = false;
-    if (!to)
-        return 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -104,6 +102,10 @@ int main(int argc, char **argv)
             listen = val;
             i++;
         } else if (!strcmp(a, "--to") && val) {
+            if (nto == sizeof(to) / sizeof(to[0])) {
+                fprintf(stderr, "rampart: at most 256 --to servers\n");
+                return 2;
+            }
             to[nto++] = val;
             i++;
         } else if (!strcmp(a, "--workers") && val) {
@@ -141,7 +143,6 @@ int main(int argc, char **argv)
         return 1;
     }
     rp_cfg_errors_free(&errs);
-    free(to);
     unsigned n = workers > 0 ? (unsigned)workers : cfg->workers ? cfg->workers : cpu_count();
 
     int rc = rp_log_open(cfg->log.error, cfg->log.level);

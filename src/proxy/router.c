@@ -25,7 +25,9 @@ void rp_router_thread_exit(void)
 
 struct rp_slice rp_router_host_only(struct rp_slice host)
 {
-    if (host.n && host.p[0] == '[') {
+    if (host.n == 0)
+        return host;
+    if (host.p[0] == '[') {
         const char *end = memchr(host.p, ']', host.n);
         if (end)
             host.n = (size_t)(end - host.p) + 1;
