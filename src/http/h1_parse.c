@@ -468,7 +468,8 @@ static ssize_t request_semantics(struct rp_msg *m, const struct fields *f)
     m->keep_alive = m->version == 11 ? !f->conn_close : f->conn_keep_alive && !f->conn_close;
     /* RFC 9110 10.1.1: a 100-continue expectation in an HTTP/1.0 request is ignored */
     m->expect_continue = f->expect_continue && m->version == 11;
-    m->upgrade = f->conn_upgrade && f->has_upgrade;
+    /* RFC 9110 7.8: Upgrade in an HTTP/1.0 request is ignored */
+    m->upgrade = f->conn_upgrade && f->has_upgrade && m->version == 11;
     return 0;
 }
 
