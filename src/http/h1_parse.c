@@ -106,6 +106,14 @@ static struct lims get_lims(const struct rp_h1_limits *lim, const struct rp_msg 
         if (lim->max_headers)
             l.hdrs = lim->max_headers;
     }
+    /* Keep the sums below far from overflow, and the first-line window inside the head: then
+     * every limit is hit at the same byte whatever the read sizes were. */
+    if (l.head > SIZE_MAX / 4)
+        l.head = SIZE_MAX / 4;
+    if (l.head < 16)
+        l.head = 16;
+    if (l.line > l.head - 2)
+        l.line = l.head - 2;
     if (!m->hdrs)
         l.hdrs = 0;
     else if (m->cap_hdrs < l.hdrs)
@@ -137,7 +145,8 @@ static ssize_t find_head_end(const char *buf, size_t n, size_t s, size_t *hint,
         if (!memchr(buf + s, '\n', win) && n - s >= l->line + 2)
             return E_LINE;
     }
-    const char *p = buf + from, *e = buf + n;
+    /* LFs past the head limit are never looked at: the limit is the answer there. */
+    const char *p = buf + from, *e = buf + (n - s > l->head ? s + l->head : n);
     while (p < e) {
         const char *q = memchr(p, '\n', (size_t)(e - p));
         if (!q)
@@ -145,11 +154,8 @@ static ssize_t find_head_end(const char *buf, size_t n, size_t s, size_t *hint,
         size_t i = (size_t)(q - buf);
         if (i == s || buf[i - 1] != '\r')
             return E_SYNTAX;
-        if (i >= s + 2 && buf[i - 2] == '\n') {
-            if (i + 1 - s > l->head)
-                return E_HEAD;
+        if (i >= s + 2 && buf[i - 2] == '\n')
             return (ssize_t)(i + 1);
-        }
         p = q + 1;
     }
     if (n - s >= l->head)

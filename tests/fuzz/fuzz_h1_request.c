@@ -16,7 +16,7 @@ static void inside(struct rp_slice s, const char *b, size_t n)
 static ssize_t parse(const char *b, size_t n, struct rp_msg *m, struct rp_header *h, size_t *hint)
 {
     static const struct rp_h1_limits lim = {
-        .max_request_line = 512, .max_head = 2048, .max_headers = NH};
+        .max_request_line = 100, .max_head = 300, .max_headers = NH};
     memset(m, 0, sizeof(*m));
     m->hdrs = h;
     m->cap_hdrs = NH;

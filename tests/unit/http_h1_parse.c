@@ -418,6 +418,14 @@ static void test_big_heads(void)
     memcpy(big + cut, "\r\n", 2);
     hint = 0;
     CHECK_INT(rp_h1_parse_request(big, cut + 2, &m, NULL, &hint), -431);
+    /* a bare LF past the head limit: the limit answers, whatever the read sizes */
+    n = (size_t)snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nHost: a\r\nX: ");
+    memset(big + n, 'a', 300);
+    memcpy(big + n + 300, "\n\r\n", 3);
+    struct rp_msg m2;
+    struct rp_header h2[NHDRS];
+    CHECK_INT(parse_once(big, n + 303, &m2, h2, &small), -431);
+    CHECK_INT(parse_bytewise(big, n + 303, &small, &m2, h2), -431);
     /* a request line over the default 8 KiB limit is 414 as soon as 8 KiB + 2 bytes are in */
     memset(big, 'a', 9000);
     memcpy(big, "GET /", 5);
