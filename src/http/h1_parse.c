@@ -38,6 +38,58 @@ struct fields {
 /* Path of an absolute-form target without a path component ("http://h?q" means "/"). */
 static const char root_path[] = "/";
 
+/* Case-insensitive compare with a lowercase literal made of letters, digits and '-'. Folding with
+ * | 0x20 is exact for the bytes that reach here: the only other bytes folding onto such literal
+ * bytes are control bytes, which the byte classes have already refused. */
+static inline bool lc_eq(struct rp_slice s, const char *lit, size_t n)
+{
+    if (s.n != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s.p[i] | 0x20) != (unsigned char)lit[i])
+            return false;
+    return true;
+}
+#define LC_EQ(s, lit) lc_eq((s), (lit), sizeof(lit) - 1)
+
+/* Eight bytes at a time over the long runs (values, targets): a word is skipped whole when none
+ * of its bytes needs a closer look; the byte loop after it decides the rest exactly. */
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+#define HAS_LESS(x, n) (((x)-ONES * (n)) & ~(x)&HIGHS) /* a byte < n (n <= 128) */
+#define HAS_ZERO(x) (((x)-ONES) & ~(x)&HIGHS)
+
+static inline uint64_t load8(const char *p)
+{
+    uint64_t x;
+    memcpy(&x, p, sizeof(x));
+    return x;
+}
+
+/* Skips 8-byte words of value bytes without HTAB: 0x20-0x7E and obs-text. */
+static inline const char *skip_value_words(const char *p, const char *lim)
+{
+    while (lim - p >= 8) {
+        uint64_t x = load8(p);
+        if (HAS_LESS(x, 0x20) | HAS_ZERO(x ^ (ONES * 0x7f)))
+            break;
+        p += 8;
+    }
+    return p;
+}
+
+/* Skips 8-byte words of request-target bytes: 0x21-0x7E. */
+static inline const char *skip_target_words(const char *p, const char *lim)
+{
+    while (lim - p >= 8) {
+        uint64_t x = load8(p);
+        if (HAS_LESS(x, 0x21) | HAS_ZERO(x ^ (ONES * 0x7f)) | (x & HIGHS))
+            break;
+        p += 8;
+    }
+    return p;
+}
+
 bool rp_h1_is_tchar(unsigned char c)
 {
     return RP_CT(c, RP_CT_TCHAR) != 0;
@@ -54,6 +106,14 @@ static struct lims get_lims(const struct rp_h1_limits *lim, const struct rp_msg 
         if (lim->max_headers)
             l.hdrs = lim->max_headers;
     }
+    /* Keep the sums below far from overflow, and the first-line window inside the head: then
+     * every limit is hit at the same byte whatever the read sizes were. */
+    if (l.head > SIZE_MAX / 4)
+        l.head = SIZE_MAX / 4;
+    if (l.head < 16)
+        l.head = 16;
+    if (l.line > l.head - 2)
+        l.line = l.head - 2;
     if (!m->hdrs)
         l.hdrs = 0;
     else if (m->cap_hdrs < l.hdrs)
@@ -85,7 +145,8 @@ static ssize_t find_head_end(const char *buf, size_t n, size_t s, size_t *hint,
         if (!memchr(buf + s, '\n', win) && n - s >= l->line + 2)
             return E_LINE;
     }
-    const char *p = buf + from, *e = buf + n;
+    /* LFs past the head limit are never looked at: the limit is the answer there. */
+    const char *p = buf + from, *e = buf + (n - s > l->head ? s + l->head : n);
     while (p < e) {
         const char *q = memchr(p, '\n', (size_t)(e - p));
         if (!q)
@@ -93,11 +154,8 @@ static ssize_t find_head_end(const char *buf, size_t n, size_t s, size_t *hint,
         size_t i = (size_t)(q - buf);
         if (i == s || buf[i - 1] != '\r')
             return E_SYNTAX;
-        if (i >= s + 2 && buf[i - 2] == '\n') {
-            if (i + 1 - s > l->head)
-                return E_HEAD;
+        if (i >= s + 2 && buf[i - 2] == '\n')
             return (ssize_t)(i + 1);
-        }
         p = q + 1;
     }
     if (n - s >= l->head)
@@ -156,7 +214,7 @@ static int parse_absolute(struct rp_msg *m)
     if (!c)
         return E_SYNTAX;
     struct rp_slice scheme = {p, (size_t)(c - p)};
-    if (!rp_slice_case_eq_cstr(scheme, "http") && !rp_slice_case_eq_cstr(scheme, "https"))
+    if (!LC_EQ(scheme, "http") && !LC_EQ(scheme, "https"))
         return E_SYNTAX;
     if (e - c < 3 || c[1] != '/' || c[2] != '/')
         return E_SYNTAX;
@@ -211,6 +269,7 @@ static int parse_request_line(const char *p, const char *cr, struct rp_msg *m)
     m->method = (struct rp_slice){p, (size_t)(q - p)};
     m->meth = rp_method_from_slice(m->method);
     const char *t = ++q;
+    q = skip_target_words(q, cr);
     while (RP_CT(*q, RP_CT_TARGET))
         q++;
     if (q == t || *q != ' ')
@@ -240,9 +299,8 @@ static bool next_elem(const char **p, const char *e, struct rp_slice *el)
 
 static bool known_coding(struct rp_slice c)
 {
-    return rp_slice_case_eq_cstr(c, "gzip") || rp_slice_case_eq_cstr(c, "x-gzip") ||
-           rp_slice_case_eq_cstr(c, "deflate") || rp_slice_case_eq_cstr(c, "compress") ||
-           rp_slice_case_eq_cstr(c, "x-compress");
+    return LC_EQ(c, "gzip") || LC_EQ(c, "x-gzip") || LC_EQ(c, "deflate") || LC_EQ(c, "compress") ||
+           LC_EQ(c, "x-compress");
 }
 
 /* Transfer-Encoding: records the coding sequence across all fields; the decision (chunked final,
@@ -257,7 +315,7 @@ static void te_field(struct fields *f, struct rp_slice v)
         while (k < el.n && RP_CT(el.p[k], RP_CT_TCHAR))
             k++;
         struct rp_slice name = {el.p, k};
-        bool chunked = rp_slice_case_eq_cstr(name, "chunked");
+        bool chunked = LC_EQ(name, "chunked");
         if (k == 0 || (k < el.n && chunked)) {
             f->te_bad = true; /* not a token, or chunked with parameters (it has none) */
             continue;
@@ -305,11 +363,11 @@ static void conn_field(struct fields *f, struct rp_slice v)
     struct rp_slice el;
     f->has_conn = true;
     while (next_elem(&p, e, &el)) {
-        if (rp_slice_case_eq_cstr(el, "close"))
+        if (LC_EQ(el, "close"))
             f->conn_close = true;
-        else if (rp_slice_case_eq_cstr(el, "keep-alive"))
+        else if (LC_EQ(el, "keep-alive"))
             f->conn_keep_alive = true;
-        else if (rp_slice_case_eq_cstr(el, "upgrade"))
+        else if (LC_EQ(el, "upgrade"))
             f->conn_upgrade = true;
     }
 }
@@ -320,7 +378,7 @@ static void field_semantics(struct fields *f, struct rp_slice name, struct rp_sl
 {
     switch (name.n) {
     case 4:
-        if (rp_slice_case_eq_cstr(name, "host")) {
+        if (LC_EQ(name, "host")) {
             f->nhost++;
             f->host = v;
             for (size_t i = 0; i < v.n; i++)
@@ -329,23 +387,23 @@ static void field_semantics(struct fields *f, struct rp_slice name, struct rp_sl
         }
         break;
     case 6:
-        if (rp_slice_case_eq_cstr(name, "expect") && rp_slice_case_eq_cstr(v, "100-continue"))
+        if (LC_EQ(name, "expect") && LC_EQ(v, "100-continue"))
             f->expect_continue = true;
         break;
     case 7:
-        if (rp_slice_case_eq_cstr(name, "upgrade") && v.n)
+        if (LC_EQ(name, "upgrade") && v.n)
             f->has_upgrade = true;
         break;
     case 10:
-        if (rp_slice_case_eq_cstr(name, "connection"))
+        if (LC_EQ(name, "connection"))
             conn_field(f, v);
         break;
     case 14:
-        if (rp_slice_case_eq_cstr(name, "content-length"))
+        if (LC_EQ(name, "content-length"))
             cl_field(f, v);
         break;
     case 17:
-        if (rp_slice_case_eq_cstr(name, "transfer-encoding"))
+        if (LC_EQ(name, "transfer-encoding"))
             te_field(f, v);
         break;
     default:
@@ -370,6 +428,7 @@ static int parse_fields(const char *p, const char *end, struct rp_msg *m, uint32
         while (*p == ' ' || *p == '\t')
             p++;
         const char *v = p;
+        p = skip_value_words(p, end);
         while (RP_CT(*p, RP_CT_VALUE))
             p++;
         if (p[0] != '\r' || p[1] != '\n')
@@ -417,7 +476,8 @@ static ssize_t request_semantics(struct rp_msg *m, const struct fields *f)
     m->keep_alive = m->version == 11 ? !f->conn_close : f->conn_keep_alive && !f->conn_close;
     /* RFC 9110 10.1.1: a 100-continue expectation in an HTTP/1.0 request is ignored */
     m->expect_continue = f->expect_continue && m->version == 11;
-    m->upgrade = f->conn_upgrade && f->has_upgrade;
+    /* RFC 9110 7.8: Upgrade in an HTTP/1.0 request is ignored */
+    m->upgrade = f->conn_upgrade && f->has_upgrade && m->version == 11;
     return 0;
 }
 

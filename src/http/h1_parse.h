@@ -28,12 +28,12 @@ struct rp_h1_limits {
  * as a line end, NUL or other control bytes in the request line, names or values (HTAB allowed in
  * values), obs-fold (a line starting with SP/HTAB), whitespace between name and colon, an empty
  * or non-token name, an invalid method token, a request-target with SP/CTL/non-ASCII bytes, a
- * version not of the form HTTP/DIGIT.DIGIT (HTTP/1.2-1.9 are handled as 1.1 per RFC 9110 2.5; other
- * major versions: -505), both Content-Length and
- * Transfer-Encoding, more than one Content-Length field or a list value, a Content-Length that is
- * not 1*DIGIT or overflows, Transfer-Encoding in an HTTP/1.0 request, Transfer-Encoding whose
- * final coding is not chunked, chunked applied twice, a missing or repeated Host in HTTP/1.1,
- * a Host value with invalid bytes. An unknown transfer coding before chunked gives -501.
+ * version not of the form HTTP/DIGIT.DIGIT (HTTP/1.2-1.9 are handled as 1.1, RFC 9110 2.5; other
+ * major versions: -505), both Content-Length and Transfer-Encoding, more than one Content-Length
+ * field or a list value, a Content-Length that is not 1*DIGIT or overflows, Transfer-Encoding in
+ * an HTTP/1.0 request, Transfer-Encoding whose final coding is not chunked, chunked applied
+ * twice, a missing or repeated Host in HTTP/1.1, a Host value with invalid bytes. An unknown
+ * transfer coding before chunked gives -501.
  * Leading empty lines before the request line (RFC 9112 2.2) are skipped and counted in the
  * return value (at most 8 of them; more is -400). A Content-Length above INT64_MAX overflows.
  * Fills: method, meth, target, path, query, authority (absolute-form), version, hdrs, nhdrs,

@@ -317,6 +317,9 @@ static void test_expect_upgrade(void)
                     &m, h) > 0);
     CHECK(m.upgrade);
     CHECK(m.keep_alive);
+    CHECK(parse_str("GET /ws HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n", &m,
+                    h) > 0);
+    CHECK(!m.upgrade);
     CHECK(parse_str("GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n", &m, h) > 0);
     CHECK(!m.upgrade);
     CHECK(parse_str("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n\r\n", &m, h) > 0);
@@ -384,6 +387,51 @@ static void test_incremental(void)
     CHECK_INT(rp_h1_parse_request(req, 2, &m, NULL, &hint), 0);
     hint = 0;
     CHECK_INT(rp_h1_parse_request("", 0, &m, NULL, &hint), 0);
+}
+
+/* A large head fed in reads of 1000 bytes hits the default limits (64 KiB head, 100 fields). */
+static void test_big_heads(void)
+{
+    static char big[80000];
+    struct rp_msg m;
+    struct rp_header h[128];
+    size_t n = (size_t)snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nHost: a\r\n");
+    while (n + 20 < sizeof(big))
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "X-Pad: %010zu\r\n", n);
+    memset(&m, 0, sizeof(m));
+    m.hdrs = h;
+    m.cap_hdrs = 128;
+    size_t hint = 0;
+    ssize_t r = 0;
+    size_t fed = 0;
+    while (r == 0 && fed < n) {
+        fed = fed + 1000 < n ? fed + 1000 : n;
+        r = rp_h1_parse_request(big, fed, &m, NULL, &hint);
+    }
+    CHECK_INT(r, -431);
+    CHECK(fed > 65536 && fed <= 66536);
+    /* end the head early: 101 fields is over the default field count */
+    size_t cut = 0;
+    for (int lines = 0; lines < 102; cut++)
+        if (big[cut] == '\n')
+            lines++;
+    memcpy(big + cut, "\r\n", 2);
+    hint = 0;
+    CHECK_INT(rp_h1_parse_request(big, cut + 2, &m, NULL, &hint), -431);
+    /* a bare LF past the head limit: the limit answers, whatever the read sizes */
+    n = (size_t)snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nHost: a\r\nX: ");
+    memset(big + n, 'a', 300);
+    memcpy(big + n + 300, "\n\r\n", 3);
+    struct rp_msg m2;
+    struct rp_header h2[NHDRS];
+    CHECK_INT(parse_once(big, n + 303, &m2, h2, &small), -431);
+    CHECK_INT(parse_bytewise(big, n + 303, &small, &m2, h2), -431);
+    /* a request line over the default 8 KiB limit is 414 as soon as 8 KiB + 2 bytes are in */
+    memset(big, 'a', 9000);
+    memcpy(big, "GET /", 5);
+    hint = 0;
+    CHECK_INT(rp_h1_parse_request(big, 8193, &m, NULL, &hint), 0);
+    CHECK_INT(rp_h1_parse_request(big, 8194, &m, NULL, &hint), -414);
 }
 
 static void test_cap_hdrs(void)
@@ -573,6 +621,7 @@ int main(void)
     RUN(test_expect_upgrade);
     RUN(test_target_forms);
     RUN(test_incremental);
+    RUN(test_big_heads);
     RUN(test_cap_hdrs);
     RUN(test_msg_helpers);
     RUN(test_response_table);
