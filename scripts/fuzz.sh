@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 shopt -s nullglob
 found=0
 for bin in "$build"/tests/fuzz/fuzz_*; do
-  [ -x "$bin" ] || continue
+  [ -f "$bin" ] && [ -x "$bin" ] || continue
   name=${bin##*/fuzz_}
   seeds="$root/tests/fuzz/corpus/$name"
   work="$root/tests/fuzz/corpus-work/$name"

@@ -256,7 +256,7 @@ static void apply_one(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const st
 static int unknown_key(struct rp_cfg_ctx *c, const struct rp_cfg_key *tab, size_t n,
                        const char *what, const struct rp_cfg_node *key)
 {
-    const char *names[64];
+    const char *names[64] = {0};
     size_t nn = n < 64 ? n : 64;
     for (size_t i = 0; i < nn; i++)
         names[i] = tab[i].key;
