@@ -294,7 +294,7 @@ bool rp_cfg_apply(struct rp_cfg_ctx *c, const struct rp_cfg_key *tab, size_t n, 
         const struct rp_cfg_pair *p = &map->u.map.pairs[i];
         const struct rp_cfg_key *k = NULL;
         for (size_t j = 0; j < n && !k; j++)
-            if (!strcmp(tab[j].key, p->key->u.scalar.s))
+            if (strlen(tab[j].key) == p->key->u.scalar.n && !strcmp(tab[j].key, p->key->u.scalar.s))
                 k = &tab[j];
         int sug = k ? -1 : unknown_key(c, tab, n, what, p->key);
         if (sug >= 0)
