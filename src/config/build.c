@@ -93,7 +93,7 @@ static void h_listen(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const str
     cfg->nlisteners = n;
     for (uint32_t i = 0; i < n; i++) {
         struct rp_listener_conf *l = &cfg->listeners[i];
-        if (items[i]->kind == RP_CFG_SCALAR)
+        if (items[i]->kind == RP_CFG_SCALAR || items[i]->kind == RP_CFG_NULL)
             parse_addr(c, "listen", items[i], &l->addr, &l->name);
         else
             rp_cfg_apply(c, listen_keys, RP_CFG_COUNT(listen_keys), "listen item", items[i], l);
@@ -140,7 +140,7 @@ static void h_servers(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const st
         const struct rp_cfg_node *item = v->u.seq.items[i];
         struct rp_server_conf *s = &u->servers[i];
         s->weight = 1;
-        if (item->kind == RP_CFG_SCALAR)
+        if (item->kind == RP_CFG_SCALAR || item->kind == RP_CFG_NULL)
             parse_addr(c, "server", item, &s->addr, NULL);
         else
             rp_cfg_apply(c, server_keys, RP_CFG_COUNT(server_keys), "server", item, s);

@@ -251,7 +251,7 @@ static void h_proxy(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const stru
             return;
         }
     }
-    const char *names[64];
+    const char *names[64] = {0};
     uint32_t n = cfg->nupstreams < 64 ? cfg->nupstreams : 64;
     for (uint32_t i = 0; i < n; i++)
         names[i] = cfg->upstreams[i].name;

@@ -13,7 +13,7 @@
  * when errors are found out of file order, small enough that fuzzed input stays cheap. */
 #define DIAG_KEEP 1000
 
-static char *vformat(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static char *vformat(const char *fmt, va_list ap)
 {
     va_list ap2;
     va_copy(ap2, ap);
@@ -27,8 +27,8 @@ static char *vformat(const char *fmt, va_list ap)
     return s;
 }
 
-static void diag_vadd(struct rp_cfg_diags *d, const char *file, int line, int col, const char *fmt,
-                      va_list ap)
+__attribute__((format(printf, 5, 0))) static void
+diag_vadd(struct rp_cfg_diags *d, const char *file, int line, int col, const char *fmt, va_list ap)
 {
     if (d->n >= DIAG_KEEP) {
         d->dropped++;

@@ -256,7 +256,7 @@ static void apply_one(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const st
 static int unknown_key(struct rp_cfg_ctx *c, const struct rp_cfg_key *tab, size_t n,
                        const char *what, const struct rp_cfg_node *key)
 {
-    const char *names[64];
+    const char *names[64] = {0};
     size_t nn = n < 64 ? n : 64;
     for (size_t i = 0; i < nn; i++)
         names[i] = tab[i].key;
@@ -294,7 +294,7 @@ bool rp_cfg_apply(struct rp_cfg_ctx *c, const struct rp_cfg_key *tab, size_t n, 
         const struct rp_cfg_pair *p = &map->u.map.pairs[i];
         const struct rp_cfg_key *k = NULL;
         for (size_t j = 0; j < n && !k; j++)
-            if (!strcmp(tab[j].key, p->key->u.scalar.s))
+            if (strlen(tab[j].key) == p->key->u.scalar.n && !strcmp(tab[j].key, p->key->u.scalar.s))
                 k = &tab[j];
         int sug = k ? -1 : unknown_key(c, tab, n, what, p->key);
         if (sug >= 0)

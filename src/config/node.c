@@ -42,7 +42,8 @@ const struct rp_cfg_node *rp_cfg_map_get(const struct rp_cfg_node *map, const ch
     if (!map || map->kind != RP_CFG_MAP)
         return NULL;
     for (uint32_t i = 0; i < map->u.map.n; i++)
-        if (strcmp(map->u.map.pairs[i].key->u.scalar.s, key) == 0)
+        if (map->u.map.pairs[i].key->u.scalar.n == strlen(key) &&
+            strcmp(map->u.map.pairs[i].key->u.scalar.s, key) == 0)
             return map->u.map.pairs[i].value;
     return NULL;
 }
