@@ -155,6 +155,14 @@ static void exchange_start(struct rp_exchange *x)
     x->head_request = req->meth == RP_METH_HEAD;
     set_request_id(x);
     x->host = rp_router_host_only(req->authority.n ? req->authority : req->host);
+    /* first, so that any early answer knows whether the connection can be kept */
+    struct rp_chunked *ch = NULL;
+    if (req->body == RP_BODY_CHUNKED && !(ch = rp_arena_alloc(&x->arena, sizeof(*ch)))) {
+        rp_exchange_error(x, 500);
+        return;
+    }
+    rp_body_reader_init(&x->req_body, req->body, req->content_length, ch);
+    x->req_done = x->req_body.done;
 
     if (req->meth == RP_METH_CONNECT) {
         rp_exchange_error(x, 405);
@@ -179,16 +187,6 @@ static void exchange_start(struct rp_exchange *x)
         rp_exchange_error(x, 413);
         return;
     }
-    struct rp_chunked *ch = NULL;
-    if (req->body == RP_BODY_CHUNKED) {
-        ch = rp_arena_alloc(&x->arena, sizeof(*ch));
-        if (!ch) {
-            rp_exchange_error(x, 500);
-            return;
-        }
-    }
-    rp_body_reader_init(&x->req_body, req->body, req->content_length, ch);
-    x->req_done = x->req_body.done;
     x->path = rewrite_path(x, path);
 
     switch (x->route->action) {

@@ -31,6 +31,7 @@ struct rp_bconn {
     uint64_t idle_deadline;
     struct rp_sockaddr addr;
     bool connecting, can_read, can_write, eof, closed, reused, timed_out, error, sent_any;
+    bool rdhup; /* as in rp_session */
 };
 
 enum rp_session_state {
@@ -58,6 +59,7 @@ struct rp_session {
     uint64_t head_started; /* loop time when the current head's first byte arrived */
     uint64_t bytes_read, bytes_written; /* totals over the connection's life */
     bool can_read, can_write, eof, closed, want_close;
+    bool rdhup; /* the peer's FIN or an error was signalled: read until recv says so */
 };
 
 enum rp_handler_kind { RP_H_NONE, RP_H_LOCAL, RP_H_STATIC, RP_H_PROXY };

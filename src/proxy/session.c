@@ -72,6 +72,8 @@ static void session_io(struct rp_io *io, uint32_t events)
         return;
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         s->can_read = true;
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        s->rdhup = true;
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
         s->can_write = true;
     rp_session_run(s);
@@ -103,6 +105,10 @@ ssize_t rp_session_fill(struct rp_session *s)
     for (;;) {
         ssize_t n = recv(s->io.fd, rp_buf_wptr(&s->in), rp_buf_room(&s->in), 0);
         if (n > 0) {
+            /* a short read drained the socket: with edge-triggered epoll the next bytes raise a
+             * new edge, so no EAGAIN round trip is needed, unless the peer's FIN is pending */
+            if ((size_t)n < rp_buf_room(&s->in) && !s->rdhup)
+                s->can_read = false;
             s->in.tail += (size_t)n;
             s->bytes_read += (uint64_t)n;
             return n;

@@ -58,6 +58,8 @@ static void bconn_io(struct rp_io *io, uint32_t events)
         return;
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         b->can_read = true;
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        b->rdhup = true;
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
         b->can_write = true;
     if (b->x) {
@@ -192,6 +194,8 @@ ssize_t rp_bconn_fill(struct rp_bconn *b, size_t max)
     for (;;) {
         ssize_t n = recv(b->io.fd, rp_buf_wptr(&b->in), rp_buf_room(&b->in), 0);
         if (n > 0) {
+            if ((size_t)n < rp_buf_room(&b->in) && !b->rdhup)
+                b->can_read = false; /* drained: see rp_session_fill */
             b->in.tail += (size_t)n;
             return n;
         }
