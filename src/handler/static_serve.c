@@ -68,7 +68,13 @@ void rp_static_start(struct rp_exchange *x)
         x->file_left = res.length;
         return;
     case 301:
-        snprintf(extra, sizeof(extra), "Location: %s\r\n", res.location);
+        /* the client's view of the path: before strip_prefix/add_prefix */
+        if (x->route->strip_prefix || x->route->add_prefix)
+            snprintf(extra, sizeof(extra), "Location: %.*s/%s%.*s\r\n",
+                     RP_SLICE_FMT(x->norm_path), x->req.query.p ? "?" : "",
+                     RP_SLICE_FMT(x->req.query));
+        else
+            snprintf(extra, sizeof(extra), "Location: %s\r\n", res.location);
         rp_exchange_local_response(x, 301, NULL, NULL, 0, extra);
         return;
     case 405:

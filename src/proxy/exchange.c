@@ -187,6 +187,7 @@ static void exchange_start(struct rp_exchange *x)
         rp_exchange_error(x, 413);
         return;
     }
+    x->norm_path = path;
     x->path = rewrite_path(x, path);
 
     switch (x->route->action) {

@@ -73,6 +73,7 @@ struct rp_exchange {
     struct rp_arena arena;
 
     struct rp_msg req;
+    struct rp_slice norm_path; /* the request path after normalisation (what the client sees) */
     struct rp_slice path; /* after normalisation and route rewrites, for the backend */
     struct rp_slice host; /* request host without port */
     char request_id[33];
