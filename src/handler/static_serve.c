@@ -69,11 +69,15 @@ void rp_static_start(struct rp_exchange *x)
         return;
     case 301:
         /* the client's view of the path: before strip_prefix/add_prefix */
-        if (x->route->strip_prefix || x->route->add_prefix)
-            snprintf(extra, sizeof(extra), "Location: %.*s/%s%.*s\r\n",
-                     RP_SLICE_FMT(x->norm_path), x->req.query.p ? "?" : "",
-                     RP_SLICE_FMT(x->req.query));
-        else
+        if (x->route->strip_prefix || x->route->add_prefix) {
+            struct rp_slice p = x->norm_path;
+            while (p.n > 1 && p.p[1] == '/') { /* "//host/..." would leave the site */
+                p.p++;
+                p.n--;
+            }
+            snprintf(extra, sizeof(extra), "Location: %.*s/%s%.*s\r\n", RP_SLICE_FMT(p),
+                     x->req.query.p ? "?" : "", RP_SLICE_FMT(x->req.query));
+        } else
             snprintf(extra, sizeof(extra), "Location: %s\r\n", res.location);
         rp_exchange_local_response(x, 301, NULL, NULL, 0, extra);
         return;
