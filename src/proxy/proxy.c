@@ -333,6 +333,10 @@ static bool pump_response_body(struct rp_exchange *x)
         if (x->resp_body.done) {
             if (!x->resp_done) {
                 x->resp_done = true;
+                /* answered before the whole request body arrived (an early 413, say): the
+                 * rest of the body cannot be told from a next request, so the connection ends */
+                if (!x->req_done)
+                    s->want_close = true;
                 x->upstream_us = rp_clock_mono_us() - x->upstream_start_us;
                 rp_timer_disarm(&x->w->loop, &b->timer);
                 progress = true;
