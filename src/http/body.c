@@ -69,6 +69,26 @@ ssize_t rp_body_read(struct rp_body_reader *r, const char *in, size_t n, bool eo
     return -400;
 }
 
+/* Fields that frame, route, authenticate or control the message must not come from a trailer
+ * (RFC 9110 6.5.1): a recipient that merged them into the head could be smuggled to. */
+bool rp_trailer_allowed(struct rp_slice line)
+{
+    static const char *const denied[] = {
+        "content-length", "transfer-encoding", "host",         "connection", "keep-alive",
+        "te",             "trailer",           "upgrade",      "expect",     "authorization",
+        "proxy-authorization", "cookie",       "set-cookie",   "content-type", "content-encoding",
+        "content-range",  "cache-control",     "max-forwards", "range",      "proxy-connection",
+    };
+    const char *colon = memchr(line.p, ':', line.n);
+    if (!colon)
+        return false;
+    struct rp_slice name = {line.p, (size_t)(colon - line.p)};
+    for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++)
+        if (rp_slice_case_eq_cstr(name, denied[i]))
+            return false;
+    return true;
+}
+
 void rp_body_write(struct rp_body_writer *w, struct rp_buf *out, enum rp_chunk_ev ev,
                    struct rp_slice data)
 {
@@ -90,7 +110,7 @@ void rp_body_write(struct rp_body_writer *w, struct rp_buf *out, enum rp_chunk_e
         return;
     case RP_CHUNK_TRAILER:
     case RP_CHUNK_END:
-        if (w->kind != RP_OUT_CHUNKED)
+        if (w->kind != RP_OUT_CHUNKED || (ev == RP_CHUNK_TRAILER && !rp_trailer_allowed(data)))
             return;
         if (!w->last_chunk_sent) {
             rp_buf_put(out, "0\r\n", 3);

@@ -36,6 +36,10 @@ enum rp_body_out { RP_OUT_NONE, RP_OUT_LENGTH, RP_OUT_CHUNKED, RP_OUT_CLOSE };
 /* Bytes of framing the writer may add around one piece of data (chunk size line and CRLF). */
 #define RP_BODY_FRAME_OVERHEAD 24
 
+/* False for a trailer line whose field must not be forwarded from a trailer section
+ * (framing, routing, authentication, content metadata). */
+bool rp_trailer_allowed(struct rp_slice line);
+
 struct rp_body_writer {
     enum rp_body_out kind;
     bool last_chunk_sent; /* chunked: "0\r\n" written, trailers may follow */

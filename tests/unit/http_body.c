@@ -100,6 +100,19 @@ static void test_truncated_chunked_is_error(void)
     CHECK_INT(err, -400);
 }
 
+static void test_framing_trailers_dropped(void)
+{
+    const char *in = "2\r\nhi\r\n0\r\nContent-Length: 50\r\nX-Ok: 1\r\nHost: evil\r\n\r\n";
+    char out[128];
+    int err;
+    size_t n = transcode(RP_BODY_CHUNKED, 0, RP_OUT_CHUNKED, in, strlen(in), false, out,
+                         sizeof(out), &err);
+    CHECK_INT(err, 0);
+    CHECK_MEM(out, n, "2\r\nhi\r\n0\r\nX-Ok: 1\r\n\r\n");
+    CHECK(rp_trailer_allowed(RP_SLICE_LIT("X-Checksum: abc")));
+    CHECK(!rp_trailer_allowed(RP_SLICE_LIT("transfer-encoding: chunked")));
+}
+
 static void test_zero_length_is_done(void)
 {
     struct rp_body_reader r;
@@ -118,6 +131,7 @@ int main(void)
     RUN(test_chunked_to_length_drops_trailers);
     RUN(test_truncated_length_is_error);
     RUN(test_truncated_chunked_is_error);
+    RUN(test_framing_trailers_dropped);
     RUN(test_zero_length_is_done);
     TEST_MAIN_END();
 }
