@@ -24,9 +24,25 @@ void rp_arena_init(struct rp_arena *a, size_t block_size)
     a->used_total = 0;
 }
 
+/* Blocks of the default exchange size are cached per thread so that a request's arena costs
+ * no malloc in the steady state. */
+#define CACHED_BLOCK 4096
+#define CACHE_MAX 256
+static _Thread_local struct rp_arena_block *block_cache;
+static _Thread_local unsigned block_cache_n;
+
 static struct rp_arena_block *new_block(struct rp_arena *a, size_t size)
 {
-    struct rp_arena_block *b = malloc(sizeof(*b) + size);
+    struct rp_arena_block *b = NULL;
+#ifndef RP_PLAIN_ALLOC
+    if (size == CACHED_BLOCK && block_cache) {
+        b = block_cache;
+        block_cache = b->next;
+        block_cache_n--;
+    }
+#endif
+    if (!b)
+        b = malloc(sizeof(*b) + size);
     if (!b)
         return NULL;
     b->size = size;
@@ -85,6 +101,16 @@ void *rp_arena_calloc(struct rp_arena *a, size_t count, size_t size)
     return p;
 }
 
+void rp_arena_cache_drain(void)
+{
+    while (block_cache) {
+        struct rp_arena_block *b = block_cache;
+        block_cache = b->next;
+        free(b);
+    }
+    block_cache_n = 0;
+}
+
 char *rp_arena_strndup(struct rp_arena *a, const char *s, size_t n)
 {
     char *p = rp_arena_alloc(a, n + 1);
@@ -129,6 +155,15 @@ void rp_arena_reset(struct rp_arena *a)
     struct rp_arena_block *b = a->head;
     while (b) {
         struct rp_arena_block *next = b->next;
+#ifndef RP_PLAIN_ALLOC
+        if (b->size == CACHED_BLOCK && block_cache_n < CACHE_MAX) {
+            b->next = block_cache;
+            block_cache = b;
+            block_cache_n++;
+            b = next;
+            continue;
+        }
+#endif
         free(b);
         b = next;
     }

@@ -14,11 +14,20 @@
 #include "proxy/router.h"
 #include "proxy/session.h"
 
+/* Finished exchanges are kept per thread for the next request (no malloc in steady state). */
+static _Thread_local struct rp_exchange *spare;
+static _Thread_local unsigned nspare;
+
 static struct rp_exchange *exchange_new(struct rp_session *s)
 {
-    struct rp_exchange *x = calloc(1, sizeof(*x));
-    if (!x)
+    struct rp_exchange *x = spare;
+    if (x) {
+        spare = *(struct rp_exchange **)x;
+        nspare--;
+        memset(x, 0, sizeof(*x));
+    } else if (!(x = calloc(1, sizeof(*x)))) {
         return NULL;
+    }
     x->s = s;
     x->w = s->w;
     x->slot = rp_cfg_slot_get(s->w);
@@ -39,7 +48,25 @@ static void exchange_free(struct rp_exchange *x)
 {
     rp_cfg_slot_put(x->w, x->slot);
     rp_arena_reset(&x->arena);
+#ifndef RP_PLAIN_ALLOC
+    if (nspare < 256) {
+        *(struct rp_exchange **)x = spare;
+        spare = x;
+        nspare++;
+        return;
+    }
+#endif
     free(x);
+}
+
+void rp_exchange_cache_drain(void)
+{
+    while (spare) {
+        struct rp_exchange *x = spare;
+        spare = *(struct rp_exchange **)x;
+        free(x);
+    }
+    nspare = 0;
 }
 
 static void rebase(struct rp_slice *sl, const char *from, size_t len, char *to)

@@ -28,6 +28,9 @@ void rp_exchange_abort(struct rp_exchange *x);
  * a malformed request body). */
 void rp_exchange_fail(struct rp_exchange *x);
 
+/* Free this thread's spare exchanges (at worker exit). */
+void rp_exchange_cache_drain(void);
+
 /* Handlers. */
 void rp_proxy_start(struct rp_exchange *x);
 bool rp_proxy_step(struct rp_exchange *x);

@@ -12,8 +12,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/arena.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "proxy/exchange_run.h"
 #include "proxy/router.h"
 #include "proxy/session.h"
 #include "proxy/upstream_pool.h"
@@ -212,6 +214,8 @@ static void *worker_main(void *arg)
         w->slot = NULL;
     }
     rp_buf_pool_drain();
+    rp_arena_cache_drain();
+    rp_exchange_cache_drain();
     rp_router_thread_exit();
     rp_loop_close(&w->loop);
     return NULL;
