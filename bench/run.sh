@@ -17,7 +17,7 @@ WARMUP=${BENCH_WARMUP:-1}
 IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
 SCENARIOS=${BENCH_SCENARIOS:-"ka-128B ka-16KiB ka-1MiB close-128B"}
 PROXIES=${BENCH_PROXIES:-"nginx haproxy rampart"}
-RAMPART_MODE=${BENCH_RAMPART_MODE:-auto} # auto | config | config-short | cli
+RAMPART_MODE=${BENCH_RAMPART_MODE:-auto} # auto | config | cli
 OUT_MD=${BENCH_OUT:-$HERE/results-latest.md}
 NGINX=${NGINX:-/usr/sbin/nginx}
 HAPROXY=${HAPROXY:-/usr/sbin/haproxy}
@@ -147,8 +147,7 @@ launch() { # launch NAME DIR PORT MODE: starts one proxy in the background, sets
     rampart)
         render "$HERE/rampart.yaml.in" "$dir/rampart.yaml" "$dir" "$port"
         case $mode in
-        config) "$RAMPART" --config "$dir/rampart.yaml" >/dev/null 2>"$PROXY_LOG" & ;;
-        config-short) "$RAMPART" -c "$dir/rampart.yaml" >/dev/null 2>"$PROXY_LOG" & ;;
+        config) "$RAMPART" -c "$dir/rampart.yaml" >/dev/null 2>"$PROXY_LOG" & ;;
         *) # the access log goes to stdout when there is no switch to turn it off
             "$RAMPART" --listen "127.0.0.1:$port" --to "127.0.0.1:$ORIGIN_PORT" \
                 --workers "$WORKERS" >/dev/null 2>"$PROXY_LOG" &
@@ -175,7 +174,7 @@ start_proxy() {
         if [[ -n $RAMPART_OK_MODE ]]; then
             modes=("$RAMPART_OK_MODE")
         elif [[ $RAMPART_MODE == auto ]]; then
-            modes=(config config-short cli)
+            modes=(config cli)
         else
             modes=("$RAMPART_MODE")
         fi
@@ -311,6 +310,10 @@ if ((IDLE_CONNS > 0)); then
 fi
 
 note "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+case $RAMPART_OK_MODE in
+config) note "rampart started as: rampart -c rampart.yaml (bench/rampart.yaml.in)" ;;
+cli) note "rampart started as: rampart --listen ... --to ... --workers $WORKERS >/dev/null" ;;
+esac
 echo
 "$PY" "$HERE/report.py" table "$RAW" "$OUT_MD" "Bench results (latest run)"
 echo
