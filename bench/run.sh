@@ -220,9 +220,14 @@ scenario() { # sets PATH_ SIZE_ HDR_ for a scenario name
     esac
 }
 
-run_wrk() { # run_wrk PORT SECONDS OUTFILE
+run_wrk() { # run_wrk PORT SECONDS OUTFILE (in the background, so a signal is handled at once)
+    local w
     timeout $(($2 + 20)) "$WRK" -t "$THREADS" -c "$CONNS" -d "${2}s" --timeout 5s --latency \
-        "${HDR_[@]}" "http://127.0.0.1:$1$PATH_" >"$3" 2>&1
+        "${HDR_[@]}" "http://127.0.0.1:$1$PATH_" >"$3" 2>&1 &
+    w=$!
+    PIDS+=("$w")
+    wait "$w"
+    forget_pid "$w"
 }
 
 note() { printf 'note\t%s\n' "$*" >>"$RAW"; }
