@@ -53,8 +53,8 @@ stop_pid() {
     done
     if kill -0 "$pid" 2>/dev/null; then
         kill -KILL "$pid" 2>/dev/null
+        for k in $kids; do kill -KILL "$k" 2>/dev/null; done
     fi
-    for k in $kids; do kill -KILL "$k" 2>/dev/null; done
     wait "$pid" 2>/dev/null
     return 0
 }
