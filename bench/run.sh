@@ -1,0 +1,325 @@
+#!/usr/bin/env bash
+# Compares rampart, nginx and HAProxy as reverse proxies in front of one nginx origin on
+# loopback: wrk throughput/latency per scenario, peak RSS, and RSS per idle keep-alive connection.
+# Usage: bench/run.sh [PATH_TO_RAMPART]   (knobs: BENCH_* variables, see bench/README.md)
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+RAMPART=${1:-}
+[[ -n $RAMPART && $RAMPART != /* ]] && RAMPART=$PWD/$RAMPART
+
+DURATION=${BENCH_SECONDS:-10}
+ROUNDS=${BENCH_ROUNDS:-2}
+WORKERS=${BENCH_WORKERS:-1}
+CONNS=${BENCH_CONNS:-50}
+THREADS=${BENCH_THREADS:-1}
+WARMUP=${BENCH_WARMUP:-1}
+IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
+SCENARIOS=${BENCH_SCENARIOS:-"ka-128B ka-16KiB ka-1MiB close-128B"}
+PROXIES=${BENCH_PROXIES:-"nginx haproxy rampart"}
+RAMPART_MODE=${BENCH_RAMPART_MODE:-auto} # auto | config | cli
+OUT_MD=${BENCH_OUT:-$HERE/results-latest.md}
+NGINX=${NGINX:-/usr/sbin/nginx}
+HAPROXY=${HAPROXY:-/usr/sbin/haproxy}
+WRK=${WRK:-/usr/bin/wrk}
+PY=${PY:-/usr/bin/python3}
+
+for tool in "$NGINX" "$HAPROXY" "$WRK" "$PY" curl; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool not found" >&2; exit 2; }
+done
+
+# 10,000 idle client sockets plus the proxies' own. Root may raise the hard limit; in a container
+# without CAP_SYS_RESOURCE the hard limit stays, and the proxies are told what it is (@NOFILE@).
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+NOFILE=$(ulimit -n)
+if (($(ulimit -n) < IDLE_CONNS + 100)); then
+    echo "bench: open-file limit $(ulimit -n) is below $IDLE_CONNS idle connections" >&2
+fi
+
+TMP=$(mktemp -d /tmp/rampart-bench.XXXXXX)
+RAW=$TMP/raw.tsv
+PIDS=()
+
+# Stops one process we started: TERM, a bounded wait, then KILL for it and its children
+# (an nginx master killed hard would leave its workers behind).
+stop_pid() {
+    local pid=$1 kids i k
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+    kids=$(pgrep -P "$pid" || true)
+    kill -TERM "$pid" 2>/dev/null
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid" 2>/dev/null
+        for k in $kids; do kill -KILL "$k" 2>/dev/null; done
+    fi
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+    PIDS=()
+    exec 7>&- 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'echo "bench: interrupted" >&2; exit 130' INT TERM
+
+forget_pid() {
+    local keep=() p
+    for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+    PIDS=("${keep[@]}")
+}
+
+free_port() {
+    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# render TEMPLATE OUT PORT: fills the @NAME@ placeholders of a config template.
+render() {
+    sed -e "s|@DIR@|$3|g" -e "s|@PORT@|$4|g" -e "s|@ORIGIN_PORT@|$ORIGIN_PORT|g" \
+        -e "s|@WORKERS@|$WORKERS|g" -e "s|@NOFILE@|$NOFILE|g" "$1" >"$2"
+}
+
+# Sum of one /proc status field (VmHWM, VmRSS; kB) over a process and its direct children.
+mem_kb() {
+    local field=$1 pid=$2 p total=0 v
+    for p in "$pid" $(pgrep -P "$pid" || true); do
+        v=$(awk -v f="$field:" '$1 == f { print $2 }' "/proc/$p/status" 2>/dev/null)
+        total=$((total + ${v:-0}))
+    done
+    echo "$total"
+}
+
+# ready PORT PID PATH SIZE: waits (5 s at most) until PATH answers 200 with SIZE bytes.
+ready() {
+    local port=$1 pid=$2 path=$3 size=$4 i got
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 1
+        got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 2 \
+            "http://127.0.0.1:$port$path" 2>/dev/null) || got=
+        [[ $got == "200 $size" ]] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# ---- origin ------------------------------------------------------------------------------
+ORIGIN_PORT=$(free_port)
+ODIR=$TMP/origin
+mkdir -p "$ODIR/www" "$ODIR/tmp"
+head -c 128 /dev/urandom >"$ODIR/www/128.bin"
+head -c 16384 /dev/urandom >"$ODIR/www/16k.bin"
+head -c 1048576 /dev/urandom >"$ODIR/www/1m.bin"
+render "$HERE/origin.conf.in" "$ODIR/nginx.conf" "$ODIR" "$ORIGIN_PORT"
+"$NGINX" -p "$ODIR" -c "$ODIR/nginx.conf" -e "$ODIR/origin-error.log" &
+ORIGIN_PID=$!
+PIDS+=("$ORIGIN_PID")
+if ! ready "$ORIGIN_PORT" "$ORIGIN_PID" /1m.bin 1048576; then
+    echo "bench: origin nginx did not start:" >&2
+    cat "$ODIR/origin-error.log" >&2
+    exit 1
+fi
+
+# ---- proxies -----------------------------------------------------------------------------
+RAMPART_OK_MODE=
+RAMPART_DEAD=
+START_FAIL=
+PROXY_PID=
+PROXY_LOG=
+
+launch() { # launch NAME DIR PORT MODE: starts one proxy in the background, sets PROXY_PID
+    local name=$1 dir=$2 port=$3 mode=$4
+    PROXY_LOG=$dir/stderr.log
+    case $name in
+    nginx)
+        render "$HERE/nginx.conf.in" "$dir/nginx.conf" "$dir" "$port"
+        "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/nginx-error.log" 2>"$PROXY_LOG" &
+        ;;
+    haproxy)
+        render "$HERE/haproxy.cfg.in" "$dir/haproxy.cfg" "$dir" "$port"
+        "$HAPROXY" -db -f "$dir/haproxy.cfg" >/dev/null 2>"$PROXY_LOG" &
+        ;;
+    rampart)
+        render "$HERE/rampart.yaml.in" "$dir/rampart.yaml" "$dir" "$port"
+        case $mode in
+        config) "$RAMPART" -c "$dir/rampart.yaml" >/dev/null 2>"$PROXY_LOG" & ;;
+        *) # the access log goes to stdout when there is no switch to turn it off
+            "$RAMPART" --listen "127.0.0.1:$port" --to "127.0.0.1:$ORIGIN_PORT" \
+                --workers "$WORKERS" >/dev/null 2>"$PROXY_LOG" &
+            ;;
+        esac
+        ;;
+    esac
+    PROXY_PID=$!
+    PIDS+=("$PROXY_PID")
+}
+
+# start_proxy NAME PORT PATH SIZE: a fresh proxy answering PATH correctly, or return 1.
+start_proxy() {
+    local name=$1 port=$2 path=$3 size=$4 dir=$TMP/$1-$2 modes mode
+    START_FAIL="failed to start"
+    mkdir -p "$dir/tmp"
+    modes=(plain)
+    if [[ $name == rampart ]]; then
+        if [[ -z $RAMPART || ! -x $RAMPART ]]; then
+            START_FAIL="no binary"
+            return 1
+        fi
+        [[ -z $RAMPART_DEAD ]] || return 1
+        if [[ -n $RAMPART_OK_MODE ]]; then
+            modes=("$RAMPART_OK_MODE")
+        elif [[ $RAMPART_MODE == auto ]]; then
+            modes=(config cli)
+        else
+            modes=("$RAMPART_MODE")
+        fi
+    fi
+    for mode in "${modes[@]}"; do
+        launch "$name" "$dir" "$port" "$mode"
+        if ready "$port" "$PROXY_PID" "$path" "$size"; then
+            [[ $name == rampart ]] && RAMPART_OK_MODE=$mode
+            return 0
+        fi
+        if ! kill -0 "$PROXY_PID" 2>/dev/null; then
+            wait "$PROXY_PID"
+            echo "bench: $name ($mode) exited with status $?" >&2
+        else
+            echo "bench: $name ($mode) did not answer $path correctly within 5 s" >&2
+        fi
+        stop_pid "$PROXY_PID"
+        forget_pid "$PROXY_PID"
+    done
+    echo "bench: $name failed to start; its stderr:" >&2
+    tail -n 5 "$PROXY_LOG" >&2 2>/dev/null
+    # A binary that never came up once is not retried in every cell.
+    [[ $name == rampart && -z $RAMPART_OK_MODE ]] && RAMPART_DEAD=1
+    return 1
+}
+
+stop_proxy() {
+    stop_pid "$PROXY_PID"
+    forget_pid "$PROXY_PID"
+}
+
+scenario() { # sets PATH_ SIZE_ HDR_ for a scenario name
+    HDR_=()
+    case $1 in
+    ka-128B) PATH_=/128.bin SIZE_=128 ;;
+    ka-16KiB) PATH_=/16k.bin SIZE_=16384 ;;
+    ka-1MiB) PATH_=/1m.bin SIZE_=1048576 ;;
+    close-128B) PATH_=/128.bin SIZE_=128 HDR_=(-H "Connection: close") ;;
+    *)
+        echo "bench: unknown scenario $1" >&2
+        exit 2
+        ;;
+    esac
+}
+
+run_wrk() { # run_wrk PORT SECONDS OUTFILE (in the background, so a signal is handled at once)
+    local w
+    timeout $(($2 + 20)) "$WRK" -t "$THREADS" -c "$CONNS" -d "${2}s" --timeout 5s --latency \
+        "${HDR_[@]}" "http://127.0.0.1:$1$PATH_" >"$3" 2>&1 &
+    w=$!
+    PIDS+=("$w")
+    wait "$w"
+    forget_pid "$w"
+}
+
+note() { printf 'note\t%s\n' "$*" >>"$RAW"; }
+
+note "$(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -sr), $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+note "wrk -t$THREADS -c$CONNS -d${DURATION}s (+${WARMUP}s warm-up), $ROUNDS rounds, proxies with $WORKERS worker(s)/thread(s); origin nginx with 1 worker"
+note "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+note "$($NGINX -v 2>&1 | sed 's/^nginx version: //'), $($HAPROXY -v | head -n 1 | awk '{ print "HAProxy " $3 }'), rampart: ${RAMPART:-none}"
+
+# ---- throughput rounds: proxies in rotating order, a fresh proxy per cell ----------------
+read -r -a PLIST <<<"$PROXIES"
+read -r -a SLIST <<<"$SCENARIOS"
+echo "bench: origin on 127.0.0.1:$ORIGIN_PORT; $ROUNDS round(s) x ${#SLIST[@]} scenario(s) x ${#PLIST[@]} prox(ies), ${DURATION}s each"
+cell=0
+for ((round = 1; round <= ROUNDS; round++)); do
+    for scen in "${SLIST[@]}"; do
+        scenario "$scen"
+        n=${#PLIST[@]}
+        for ((k = 0; k < n; k++)); do
+            proxy=${PLIST[$(((k + cell) % n))]}
+            port=$(free_port)
+            if ! start_proxy "$proxy" "$port" "$PATH_" "$SIZE_"; then
+                printf 'run\t%s\t%s\t%s\t%s\t-\t-\t-\t-\t-\n' \
+                    "$round" "$scen" "$proxy" "$START_FAIL" >>"$RAW"
+                continue
+            fi
+            out=$TMP/wrk-$round-$scen-$proxy.txt
+            ((WARMUP > 0)) && run_wrk "$port" "$WARMUP" "$out.warm"
+            run_wrk "$port" "$DURATION" "$out"
+            rss=$(mem_kb VmHWM "$PROXY_PID")
+            status=ok
+            kill -0 "$PROXY_PID" 2>/dev/null || status=crashed
+            read -r rps p50 p99 errs < <("$PY" "$HERE/report.py" wrk "$out")
+            [[ $rps == - && $status == ok ]] && status="wrk failed"
+            printf 'run\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$scen" "$proxy" \
+                "$status" "$rps" "$p50" "$p99" "$rss" "$errs" >>"$RAW"
+            printf 'bench: round %d %-10s %-7s %-8s req/s %-10s p50 %-7s p99 %-7s ms, peak RSS %s kB, errors %s\n' \
+                "$round" "$scen" "$proxy" "$status" "$rps" "$p50" "$p99" "$rss" "$errs"
+            stop_proxy
+        done
+        cell=$((cell + 1))
+    done
+done
+
+# ---- idle keep-alive connections ---------------------------------------------------------
+# Each connection has sent one request and read its response, then stays open and idle; the
+# proxy's RSS before and after tells what one such connection costs in user space.
+if ((IDLE_CONNS > 0)); then
+    for proxy in "${PLIST[@]}"; do
+        port=$(free_port)
+        if ! start_proxy "$proxy" "$port" /128.bin 128; then
+            printf 'idle\t%s\t%s\t0\t0\t0\t0\n' "$proxy" "$START_FAIL" >>"$RAW"
+            continue
+        fi
+        sleep 0.5
+        base=$(mem_kb VmRSS "$PROXY_PID")
+        fifo=$TMP/idle-$proxy.fifo
+        mkfifo "$fifo"
+        timeout 180 "$PY" "$HERE/idle_conns.py" 127.0.0.1 "$port" "$IDLE_CONNS" /128.bin 150 \
+            <"$fifo" >"$TMP/idle-$proxy.out" 2>"$TMP/idle-$proxy.err" &
+        ipid=$!
+        PIDS+=("$ipid")
+        exec 7>"$fifo"
+        for ((i = 0; i < 1500; i++)); do # 150 s at most
+            grep -q '^ready' "$TMP/idle-$proxy.out" 2>/dev/null && break
+            kill -0 "$ipid" 2>/dev/null || break
+            sleep 0.1
+        done
+        sleep 1
+        loaded=$(mem_kb VmRSS "$PROXY_PID")
+        echo go >&7
+        exec 7>&-
+        wait "$ipid" 2>/dev/null
+        forget_pid "$ipid"
+        nready=$(awk '/^ready/ { print $2 }' "$TMP/idle-$proxy.out")
+        nalive=$(awk '/^alive/ { print $2 }' "$TMP/idle-$proxy.out")
+        status=ok
+        kill -0 "$PROXY_PID" 2>/dev/null || status=crashed
+        [[ -n $nready ]] || status="client failed"
+        printf 'idle\t%s\t%s\t%s\t%s\t%s\t%s\n' "$proxy" "$status" "$base" "$loaded" \
+            "${nready:-0}" "${nalive:-0}" >>"$RAW"
+        echo "bench: idle $proxy $status: RSS ${base} kB -> ${loaded} kB with ${nready:-0} connections (${nalive:-0} still open after)"
+        stop_proxy
+    done
+fi
+
+note "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+case $RAMPART_OK_MODE in
+config) note "rampart started as: rampart -c rampart.yaml (bench/rampart.yaml.in)" ;;
+cli) note "rampart started as: rampart --listen ... --to ... --workers $WORKERS >/dev/null" ;;
+esac
+echo
+"$PY" "$HERE/report.py" table "$RAW" "$OUT_MD" "Bench results (latest run)"
+echo
+echo "bench: markdown written to $OUT_MD"
