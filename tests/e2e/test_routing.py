@@ -143,7 +143,7 @@ def test_request_and_response_header_edits(routed):
     assert resp.header("x-backend") is None
 
 
-def test_path_normalised_for_proxy(routed):
+def test_proxy_forwards_normalised_path(routed):
     r, b = routed
     resp = get(r.port, "/proxied/a/../b")
     assert resp.status == 200

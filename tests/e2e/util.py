@@ -562,9 +562,10 @@ def send_raw(port, data, timeout=3.0, half_close=False):
         return bytes(out)
 
 
-def raw_exchange(port, data, timeout=5.0):
+def raw_exchange(port, data, timeout=5.0, check_close=True):
     """Sends raw bytes and reads exactly one response; returns (Response, closed_after). If the
-    server closes without answering, returns (None, True)."""
+    server closes without answering, returns (None, True). closed_after is None when not
+    checked (check_close=False); checking waits up to 1 s for the close."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.settimeout(timeout)
         try:
@@ -576,6 +577,8 @@ def raw_exchange(port, data, timeout=5.0):
             resp = read_response(r)
         except (EOFError, ConnectionResetError):
             return None, True
+        if not check_close:
+            return resp, None
         # does the server close the connection afterwards?
         s.settimeout(1.0)
         try:
