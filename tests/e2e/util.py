@@ -236,7 +236,7 @@ class Rampart:
     def alive(self):
         return self.proc.poll() is None
 
-    def wait(self, timeout=20.0):
+    def wait(self, timeout=10.0):
         """Waits for exit; kills our own PID if it hangs. Returns (returncode, hung)."""
         try:
             return self.proc.wait(timeout=timeout), False
@@ -245,7 +245,7 @@ class Rampart:
             self.proc.wait(timeout=10)
             return self.proc.returncode, True
 
-    def stop(self, timeout=20.0):
+    def stop(self, timeout=10.0):
         """SIGTERM, bounded wait, and the checks. Returns a list of problems (empty when fine)."""
         if self.stopped:
             return []
