@@ -115,3 +115,69 @@ def test_zero_config_round_robin(rampart, backend):
     assert n1 + n2 == 40
     assert b1.nrequests == n1 and b2.nrequests == n2
     assert abs(n1 - n2) <= 4, (n1, n2)
+
+
+BAD3 = """\
+workers: many
+listenn:
+  - address: "127.0.0.1:18080"
+limits:
+  max_body_size: 1x
+"""
+
+
+def test_check_three_errors_in_file_order(tmp_path):
+    f = tmp_path / "bad3.yaml"
+    f.write_text(BAD3)
+    p = run(["check", "-c", str(f)])
+    out = (p.stdout + p.stderr).decode()
+    assert p.returncode == 1, out
+    errs = error_lines(out, "bad3.yaml")
+    lines = [e[0] for e in errs]
+    for want in (1, 2, 5):
+        assert want in lines, out
+    assert lines == sorted(lines), out
+    (unknown,) = [e for e in errs if e[0] == 2]
+    assert "did you mean" in unknown[2].lower() and "listen" in unknown[2], out
+
+
+def test_missing_config_file(tmp_path):
+    p = run(["-c", str(tmp_path / "nope.yaml")])
+    assert p.returncode != 0
+    assert "nope.yaml" in (p.stdout + p.stderr).decode()
+
+
+def test_check_missing_file(tmp_path):
+    p = run(["check", "-c", str(tmp_path / "nope.yaml")])
+    assert p.returncode == 1
+    assert "nope.yaml" in (p.stdout + p.stderr).decode()
+
+
+def test_unknown_option():
+    p = run(["--no-such-option"])
+    assert p.returncode != 0
+    assert p.stderr or p.stdout
+
+
+def test_zero_config_bad_address():
+    p = run(["--listen", "127.0.0.1:notaport", "--to", "127.0.0.1:1"])
+    assert p.returncode != 0
+    assert b"notaport" in p.stdout + p.stderr
+
+
+def test_port_in_use_fails_fast(tmp_path):
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    port = s.getsockname()[1]
+    try:
+        f = tmp_path / "busy.yaml"
+        f.write_text(dump_config(make_config(port=port, routes=[
+            {"match": {"path": "/"}, "respond": {"status": 200, "body": "x"}}])))
+        p = run(["-c", str(f)], timeout=10)
+        assert p.returncode != 0
+        assert str(port) in (p.stdout + p.stderr).decode()
+    finally:
+        s.close()

@@ -94,3 +94,51 @@ def test_access_log_off(rampart, backend):
         for i in range(3):
             assert c.request("GET", f"/quiet/{i}").status == 200
     assert "/quiet/" not in r.stdout_text()
+
+
+def test_combined_access_log(rampart, backend):
+    b = backend()
+    r = rampart(make_config(backends=[b.port], log={"format": "combined"}))
+    get(r.port, "/combined/path?q=1", [("User-Agent", "ua-test/1.0"), ("Referer", "http://ref/")])
+
+    def line():
+        for ln in r.stdout_text().splitlines():
+            if "/combined/path?q=1" in ln:
+                return ln
+        return None
+
+    ln = wait_for(line, timeout=5, what="combined access line")
+    assert ln.startswith("127.0.0.1 "), ln
+    assert '"GET /combined/path?q=1 HTTP/1.1" 200 ' in ln, ln
+    assert '"ua-test/1.0"' in ln and '"http://ref/"' in ln, ln
+
+
+def test_log_line_escapes_hostile_input(rampart, backend):
+    b = backend()
+    r = rampart(make_config(backends=[b.port]))
+    resp = get(r.port, "/esc", [("User-Agent", 'evil"\\ agent\xe9\t{')])
+    assert resp.status == 200
+    wait_for(lambda: "/esc" in r.stdout_text(), timeout=5, what="access line")
+    r.out.read_bytes().decode("utf-8")  # JSON lines must be valid UTF-8 whatever the client sent
+    for ln in r.stdout_text().splitlines():
+        if "/esc" in ln:
+            obj = json.loads(ln)  # must stay valid JSON
+            assert 'evil"\\ agent' in json.dumps(obj) or any(
+                isinstance(v, str) and v.startswith('evil"\\ agent') for _, v in values(obj)), obj
+
+
+def test_errors_and_local_responses_are_logged(rampart):
+    r = rampart(make_config(routes=[
+        {"match": {"path": "/here"}, "respond": {"status": 201, "body": "x"}}]))
+    get(r.port, "/here")
+    get(r.port, "/missing-route")
+
+    def both():
+        t = r.stdout_text()
+        return lines_for(t, "/here") and lines_for(t, "/missing-route")
+
+    wait_for(both, timeout=5, what="lines for local responses")
+    (here,) = lines_for(r.stdout_text(), "/here")
+    (miss,) = lines_for(r.stdout_text(), "/missing-route")
+    assert 201 in [v for _, v in values(here)] or "201" in [v for _, v in values(here)]
+    assert 404 in [v for _, v in values(miss)] or "404" in [v for _, v in values(miss)]

@@ -59,6 +59,23 @@ HEAD_CASES = {
                              b"Transfer-Encoding: chunked", body=b"0\r\n\r\n"), {400, 501}),
     "te_in_http10": (req(b"POST / HTTP/1.0", b"Host: x", b"Transfer-Encoding: chunked",
                          body=b"0\r\n\r\n"), {400}),
+    "te_xchunked": (req(b"POST / HTTP/1.1", b"Host: x", b"Transfer-Encoding: xchunked",
+                        body=b"0\r\n\r\n"), {400, 501}),
+    "te_chunked_comma_cl": (req(b"POST / HTTP/1.1", b"Host: x", b"Transfer-Encoding: chunked",
+                                b"Content-Length: 0", body=b"0\r\n\r\n"), {400}),
+    "te_vertical_tab": (req(b"POST / HTTP/1.1", b"Host: x", b"Transfer-Encoding:\x0bchunked",
+                            body=b"0\r\n\r\n"), {400, 501}),
+    "asterisk_form_get": (req(b"GET * HTTP/1.1", b"Host: x"), {400}),
+    "lf_only_request_line": (b"GET / HTTP/1.1\nHost: x\r\n\r\n", {400}),
+    "header_name_non_ascii": (req(b"GET / HTTP/1.1", b"Host: x", b"X-\xc3\xa9: 1"), {400}),
+    "cl_space_inside": (req(b"POST / HTTP/1.1", b"Host: x", b"Content-Length: 1 0",
+                            body=b"0123456789"), {400}),
+    "cl_empty": (req(b"POST / HTTP/1.1", b"Host: x", b"Content-Length: ", body=b""), {400}),
+    "host_with_slash": (req(b"GET / HTTP/1.1", b"Host: a/b"), {400}),
+    "host_with_at": (req(b"GET / HTTP/1.1", b"Host: user@a"), {400}),
+    "bad_percent_in_path": (req(b"GET /a%zz HTTP/1.1", b"Host: x"), {400}),
+    "encoded_nul_in_path": (req(b"GET /a%00b HTTP/1.1", b"Host: x"), {400}),
+    "relative_target": (req(b"GET a/b HTTP/1.1", b"Host: x"), {400}),
 }
 
 BODY_CASES = {
@@ -72,6 +89,10 @@ BODY_CASES = {
                                body=b"5\r\nhelloXX0\r\n\r\n"), {400}),
     "chunk_size_empty": (req(b"POST / HTTP/1.1", b"Host: x", b"Transfer-Encoding: chunked",
                              body=b"\r\nhello\r\n0\r\n\r\n"), {400}),
+    "chunk_trailer_obs_fold": (req(b"POST / HTTP/1.1", b"Host: x", b"Transfer-Encoding: chunked",
+                                   body=b"0\r\nX-T: a\r\n b\r\n\r\n"), {400}),
+    "chunk_ext_ctl": (req(b"POST / HTTP/1.1", b"Host: x", b"Transfer-Encoding: chunked",
+                          body=b"5;a=\x00\r\nhello\r\n0\r\n\r\n"), {400}),
     "chunk_size_bare_lf": (req(b"POST / HTTP/1.1", b"Host: x", b"Transfer-Encoding: chunked",
                                body=b"5\nhello\r\n0\r\n\r\n"), {400}),
 }
@@ -128,3 +149,43 @@ def test_valid_control_still_works(target):
         assert resp is not None and resp.status == 200, (raw, resp)
     assert b.nrequests == len(good)
     assert [x.body for x in b.requests] == [b"hello", b"hello", b"", b"", b"hello"]
+
+
+def test_smuggled_request_after_error_is_not_processed(target):
+    """Bytes after a rejected request must never be parsed as a new request."""
+    r, b = target
+    raw = (req(b"POST /first HTTP/1.1", b"Host: x", b"Content-Length: 1,1", body=b"a")
+           + req(b"GET /smuggled HTTP/1.1", b"Host: x"))
+    resp, closed = raw_exchange(r.port, raw)
+    assert resp is not None and resp.status == 400
+    assert closed
+    assert all("/smuggled" not in q.target for q in b.requests) and b.heads == 0
+
+
+def test_chunked_body_then_pipelined_request(target):
+    """A well formed chunked body is consumed exactly: the request after it is the next one."""
+    r, b = target
+    raw = (req(b"POST /one HTTP/1.1", b"Host: x", b"Transfer-Encoding: chunked",
+               body=b"3\r\nabc\r\n0\r\n\r\n")
+           + req(b"GET /two HTTP/1.1", b"Host: x", b"Connection: close"))
+    from util import send_raw
+
+    data = send_raw(r.port, raw, timeout=5)
+    assert data.count(b"HTTP/1.1 200") == 2, data
+    assert [q.target for q in b.requests] == ["/one", "/two"]
+    assert b.requests[0].body == b"abc"
+
+
+def test_trailer_fields_not_forwarded_as_framing(target):
+    """Trailers may not smuggle framing fields into the forwarded head."""
+    r, b = target
+    raw = req(b"POST /tr HTTP/1.1", b"Host: x", b"Transfer-Encoding: chunked",
+              body=b"3\r\nabc\r\n0\r\nContent-Length: 50\r\nX-Ok: 1\r\n\r\n")
+    resp, _ = raw_exchange(r.port, raw, check_close=False)
+    assert resp is not None and resp.status in (200, 400)
+    if resp.status == 200:
+        q = b.last()
+        assert q.body == b"abc"
+        assert q.header("content-length") in (None, "3"), q.headers
+        assert "content-length" not in [k.lower() for k, _ in q.trailers], \
+            f"framing field forwarded in trailers: {q.trailers}"

@@ -186,3 +186,59 @@ def test_shutdown_closes_idle_keepalive(rampart, backend):
             assert c.sock.recv(10) == b""
         except ConnectionResetError:
             pass
+
+
+def test_reload_switches_upstream_servers(rampart, backend):
+    b1, b2 = backend("b1"), backend("b2")
+    r = rampart(make_config(backends=[b1.port]))
+    assert get(r.port, "/who").header("x-backend") == "b1"
+    r.write_config(make_config(backends=[b2.port], port=r.port))
+    r.reload()
+    wait_for(lambda: get(r.port, "/who").header("x-backend") == "b2", timeout=5,
+             what="new upstream after reload")
+    for i in range(5):
+        assert get(r.port, f"/who/{i}").header("x-backend") == "b2"
+
+
+def test_inflight_request_survives_reload(rampart, backend):
+    b = backend()
+    r = rampart(make_config(backends=[b.port]))
+    result = {}
+
+    def slow():
+        try:
+            result["resp"] = get(r.port, "/slow/1.5", timeout=15)
+        except Exception as e:  # noqa: BLE001
+            result["err"] = e
+
+    t = threading.Thread(target=slow)
+    t.start()
+    try:
+        wait_for(lambda: b.heads >= 1, timeout=5, what="slow request at the backend")
+        r.write_config(make_config(port=r.port, routes=[
+            {"match": {"path": "/v"}, "respond": {"status": 200, "body": "new\n"}}]))
+        r.reload()
+        wait_for(lambda: body_of(r.port) == b"new\n", timeout=5, what="reload applied")
+    finally:
+        t.join(20)
+    assert "err" not in result, result
+    assert result["resp"].status == 200 and result["resp"].body == b"slow done\n"
+
+
+def test_reload_with_missing_file_keeps_serving(rampart):
+    r = rampart(respond_cfg(None, "v1\n"))
+    r.config_path.unlink()
+    r.reload()
+    time.sleep(0.5)
+    assert r.alive() and body_of(r.port) == b"v1\n"
+    r.write_config(respond_cfg(r.port, "v2\n"))
+    r.reload()
+    wait_for(lambda: body_of(r.port) == b"v2\n", timeout=5, what="v2 after restoring the file")
+
+
+def test_sigint_also_stops_cleanly(rampart):
+    r = rampart(respond_cfg(None, "v1\n"))
+    assert body_of(r.port) == b"v1\n"
+    r.signal(signal.SIGINT)
+    rc, hung = r.wait(10)
+    assert not hung and rc == 0

@@ -155,3 +155,34 @@ def test_no_routes_404(rampart):
     r = rampart(make_config(routes=[{"match": {"path": "/only"}, "respond": respond("x")}]))
     assert get(r.port, "/").status == 404
     assert get(r.port, "/only").status == 200
+
+
+HOST_CASES = [
+    ("exact.test.", b"exact-host\n"),
+    ("Exact.Test", b"exact-host\n"),
+    ("x.WILD.test:99", b"wild-host\n"),
+    ("one.test.:80", b"host-list\n"),
+]
+
+
+@pytest.mark.parametrize("host,body", HOST_CASES)
+def test_host_normalisation(routed, host, body):
+    r, _ = routed
+    resp = get(r.port, "/x", [("Host", host)])
+    assert resp.status == 200 and resp.body == body, resp
+
+
+def test_absolute_form_authority_wins(routed):
+    r, _ = routed
+    from util import raw_exchange
+
+    resp, _ = raw_exchange(r.port, b"GET http://exact.test/x HTTP/1.1\r\nHost: other.test\r\n\r\n",
+                           check_close=False)
+    assert resp is not None and resp.status == 200 and resp.body == b"exact-host\n", resp
+
+
+def test_redirect_request_uri_keeps_encoding(routed):
+    r, _ = routed
+    resp = get(r.port, "/old/a%20b?q=%2F")
+    assert resp.status == 301
+    assert resp.header("location") == "https://new.example/old/a%20b?q=%2F"

@@ -170,3 +170,73 @@ def test_traversal_never_escapes_root(site, target):
     assert resp is not None
     assert resp.status in (400, 403, 404), resp
     assert b"TOPSECRET" not in resp.body and b"root:" not in resp.body
+
+
+def test_query_string_ignored_for_files(site):
+    r, _ = site
+    resp = get(r.port, "/notes.txt?v=123")
+    assert resp.status == 200 and resp.body == b"plain notes\n"
+
+
+def test_directory_redirect_keeps_query(site):
+    r, _ = site
+    resp = get(r.port, "/sub?x=1")
+    assert resp.status == 301
+    assert resp.header("location").endswith("/sub/?x=1"), resp.headers
+
+
+def test_percent_encoded_file_name(site):
+    r, root = site
+    (root / "sp ace.txt").write_bytes(b"spaced\n")
+    resp = get(r.port, "/sp%20ace.txt")
+    assert resp.status == 200 and resp.body == b"spaced\n"
+
+
+def test_if_range_and_multi_range(site):
+    r, _ = site
+    etag = get(r.port, "/data.bin").header("etag")
+    resp = get(r.port, "/data.bin", [("Range", "bytes=0-9"), ("If-Range", etag)])
+    assert resp.status == 206 and resp.body == DATA[:10]
+    resp = get(r.port, "/data.bin", [("Range", "bytes=0-9"), ("If-Range", '"stale"')])
+    assert resp.status == 200 and resp.body == DATA
+    resp = get(r.port, "/data.bin", [("Range", "bytes=0-1,5-6")])
+    assert resp.status in (200, 206)
+    if resp.status == 200:
+        assert resp.body == DATA
+
+
+def test_if_match_precondition(site):
+    r, _ = site
+    resp = get(r.port, "/data.bin", [("If-Match", '"nope"')])
+    assert resp.status == 412
+    etag = get(r.port, "/data.bin").header("etag")
+    assert get(r.port, "/data.bin", [("If-Match", etag)]).status == 200
+
+
+def test_head_range_and_304_keep_connection(site):
+    r, _ = site
+    with Client(r.port) as c:
+        resp = c.request("HEAD", "/data.bin", [("Range", "bytes=0-9")])
+        assert resp.status in (200, 206) and resp.body == b""
+        etag = c.request("GET", "/data.bin").header("etag")
+        assert c.request("GET", "/data.bin", [("If-None-Match", etag)]).status == 304
+        resp = c.request("GET", "/data.bin", [("Range", "bytes=5000-")])
+        assert resp.status == 416
+        resp = c.request("GET", "/notes.txt")
+        assert resp.status == 200 and resp.body == b"plain notes\n"
+
+
+def test_large_static_file(site):
+    r, root = site
+    from util import PatternChecker, pattern_chunks
+
+    n = 20 << 20
+    with open(root / "big.bin", "wb") as f:
+        for p in pattern_chunks(n):
+            f.write(p)
+    chk = PatternChecker()
+    with Client(r.port, timeout=30) as c:
+        resp = c.request("GET", "/big.bin", sink=chk.feed)
+    assert resp.status == 200 and chk.count == n and chk.ok
+    resp = get(r.port, "/big.bin", [("Range", f"bytes={n - 100}-")])
+    assert resp.status == 206 and len(resp.body) == 100

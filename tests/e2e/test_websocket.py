@@ -93,3 +93,57 @@ def test_generic_upgrade_tunnel(rampart, backend):
                 assert d, "tunnel closed early"
                 got += d
             assert got == msg
+
+
+def test_upgrade_idle_timeout(rampart, backend):
+    b = backend()
+    r = rampart(make_config(backends=[b.port], timeouts={"upgrade_idle": "1s"}))
+    with socket.create_connection(("127.0.0.1", r.port), timeout=10) as s:
+        s.settimeout(10)
+        s.sendall(b"GET /upgrade HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: e\r\n\r\n")
+        rd = Reader(s)
+        assert read_response(rd, skip_interim=False).status == 101
+        s.sendall(b"ping")
+        got = b""
+        while len(got) < 4:
+            got += rd.buf and bytes(rd.buf) or s.recv(10)
+            rd.buf.clear()
+        assert got == b"ping"
+        import time
+
+        t0 = time.monotonic()
+        try:
+            assert s.recv(10) == b""
+        except ConnectionResetError:
+            pass
+        assert time.monotonic() - t0 < 8
+
+
+def test_upgrade_refused_by_backend(rampart, backend):
+    b = backend()
+
+    def refuse(be, req, conn):
+        return be.respond(conn, req, 200, b"no upgrade here\n")
+
+    b.on("/noup", refuse)
+    r = rampart(make_config(backends=[b.port]))
+    with socket.create_connection(("127.0.0.1", r.port), timeout=10) as s:
+        s.settimeout(10)
+        s.sendall(b"GET /noup HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: e\r\n\r\n")
+        rd = Reader(s)
+        resp = read_response(rd, skip_interim=False)
+        assert resp.status == 200 and resp.body == b"no upgrade here\n"
+        if not resp.closes():
+            s.sendall(b"GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert read_response(rd).status == 200
+
+
+def test_websocket_backend_down_502(rampart):
+    from util import free_port
+
+    r = rampart(ws_config(free_port()))
+    with socket.create_connection(("127.0.0.1", r.port), timeout=10) as s:
+        s.settimeout(10)
+        s.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                  b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+        assert read_response(Reader(s)).status == 502
