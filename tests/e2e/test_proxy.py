@@ -2,6 +2,7 @@
 # forwarding headers, Server/Via, Host rewriting, request ids, backend keep-alive and retry,
 # pipelining and many concurrent clients.
 import asyncio
+import socket
 import time
 
 import pytest
@@ -538,3 +539,118 @@ def test_absolute_form_target(proxied):
     assert resp.status == 200, resp
     assert b.last().target == "/abs?q=1"
     assert b.last().header("host") == "abs.example"
+
+
+def test_early_backend_response_during_upload(rampart, backend):
+    """The backend answers (413) before reading the body: the client gets that answer."""
+    b = backend()
+    b.early["/early"] = (413, b"too big for me\n")
+    r = rampart(make_config(backends=[b.port]))
+    n = 8 << 20
+    with Client(r.port, timeout=10) as c:
+        c.send(build_request("POST", "/early", [("Content-Length", str(n))]))
+        try:
+            for _ in range(n // 65536):
+                c.send(b"u" * 65536)
+        except OSError:
+            pass
+        resp = c.read_response("POST")
+    assert resp.status == 413 and resp.body == b"too big for me\n"
+    assert get(r.port, "/next").status == 200
+
+
+def test_pipelined_slow_then_fast_in_order(proxied):
+    r, b = proxied
+    with Client(r.port, timeout=15) as c:
+        c.send(build_request("GET", "/slow/0.5") + build_request("GET", "/fast")
+               + build_request("POST", "/echo/x", chunked=True) + b"2\r\nhi\r\n0\r\n\r\n"
+               + build_request("GET", "/last"))
+        bodies = [c.read_response("POST" if i == 2 else "GET").body for i in range(4)]
+    assert bodies == [b"slow done\n", b"b1 GET /fast\n", b"hi", b"b1 GET /last\n"]
+
+
+def test_request_sent_byte_by_byte(proxied):
+    r, b = proxied
+    raw = build_request("POST", "/echo/bytes?a=1", [("X-Long", "v" * 50)],
+                        chunked=True) + b"3;e=1\r\nabc\r\n2\r\nde\r\n0\r\nX-T: 1\r\n\r\n"
+    with Client(r.port, timeout=15) as c:
+        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for i in range(len(raw)):
+            c.send(raw[i:i + 1])
+        resp = c.read_response("POST")
+    assert resp.status == 200 and resp.body == b"abcde"
+    assert b.last().target == "/echo/bytes?a=1"
+
+
+def test_backend_304_and_head_with_length_have_no_body(proxied):
+    r, b = proxied
+
+    def not_modified(be, req, conn):
+        conn.sendall(b"HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\nContent-Length: 1234\r\n\r\n")
+        return True
+
+    b.on("/nm", not_modified)
+    with Client(r.port) as c:
+        resp = c.request("GET", "/nm")
+        assert resp.status == 304 and resp.header("etag") == '"x"'
+        resp = c.request("HEAD", "/size/99999?chunked=1")
+        assert resp.status == 200
+        resp = c.request("GET", "/after")
+        assert resp.status == 200 and resp.body == b"b1 GET /after\n"
+
+
+def test_connection_close_from_client(proxied):
+    r, b = proxied
+    with Client(r.port) as c:
+        resp = c.request("GET", "/bye", [("Connection", "close")])
+        assert resp.status == 200
+        assert "close" in resp.header("connection", "").lower()
+        assert c.sock.recv(10) == b""
+    with Client(r.port) as c:
+        c.send(b"GET /bye10 HTTP/1.0\r\nHost: x\r\n\r\n")
+        resp = c.read_response()
+        assert resp.status == 200 and resp.body == b"b1 GET /bye10\n"
+        assert c.sock.recv(10) == b""
+
+
+def test_body_at_exact_limit(rampart, backend):
+    b = backend()
+    r = rampart(make_config(backends=[b.port], limits={"max_body_size": "1k"}))
+    assert http(r.port, "POST", "/upload", body=b"k" * 1024).body == b"1024"
+    with Client(r.port) as c:
+        resp = c.request("POST", "/upload", body=[b"k" * 1000, b"k" * 24], chunked=True)
+    assert resp.status == 200 and resp.body == b"1024"
+
+
+def test_expect_100_over_limit_gets_413_not_100(rampart, backend):
+    b = backend()
+    r = rampart(make_config(backends=[b.port], limits={"max_body_size": "1k"}))
+    with Client(r.port) as c:
+        c.send(build_request("POST", "/upload", [("Expect", "100-continue"),
+                                                 ("Content-Length", "5000")]))
+        first = read_status_head(c.reader)
+        assert first.status == 413, first
+    assert b.heads == 0
+
+
+def test_two_listeners(rampart, backend):
+    from util import free_port
+
+    b = backend()
+    p2 = free_port()
+    cfg = make_config(backends=[b.port])
+    cfg["listen"].append({"address": f"127.0.0.1:{p2}"})
+    r = rampart(cfg)
+    assert get(r.port, "/l1").status == 200
+    assert get(p2, "/l2").status == 200
+    assert [q.target for q in b.requests] == ["/l1", "/l2"]
+
+
+def test_weighted_round_robin(rampart, backend):
+    b1, b2 = backend("b1"), backend("b2")
+    cfg = make_config(backends=[b1.port, b2.port], workers=1)
+    cfg["upstreams"]["app"]["servers"][0]["weight"] = 3
+    r = rampart(cfg)
+    with Client(r.port) as c:
+        seen = [c.request("GET", f"/w/{i}").header("x-backend") for i in range(40)]
+    assert 28 <= seen.count("b1") <= 32 and seen.count("b1") + seen.count("b2") == 40, seen

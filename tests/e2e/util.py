@@ -655,6 +655,7 @@ class Backend:
         self.requests = []
         self.handlers = []
         self.drop_reused = False  # close without answering any request but a connection's first
+        self.early = {}  # path prefix -> (status, body): answer before reading the body, close
         self.idle_close = None  # seconds: close a kept-alive connection after this much idle
         self.stop_event = threading.Event()
         self.threads = []
@@ -722,6 +723,19 @@ class Backend:
                     self.heads += 1
                 req = Req(parts[0], parts[1], parts[2], headers, cid, nth)
                 if self.drop_reused and nth > 1:
+                    break
+                early = [v for k, v in self.early.items() if req.path.startswith(k)]
+                if early:
+                    with self.lock:
+                        self.requests.append(req)
+                    self.respond(conn, req, early[0][0], early[0][1], [("Connection", "close")])
+                    conn.shutdown(socket.SHUT_WR)
+                    conn.settimeout(2)
+                    try:  # drain a little so the close is not a reset while the client sends
+                        while conn.recv(65536):
+                            pass
+                    except OSError:
+                        pass
                     break
                 if (req.header("expect") or "").lower() == "100-continue":
                     conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
