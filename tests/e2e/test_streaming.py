@@ -7,7 +7,7 @@ import time
 import pytest
 
 from util import (SANITIZED, Client, PatternChecker, build_request, make_config, pattern_chunks,
-                  scale_size)
+                  scale_conc, scale_size)
 
 MIB = 1 << 20
 # AddressSanitizer's quarantine keeps freed memory resident, so memory is not judged there.
@@ -117,3 +117,69 @@ def test_slow_reader_download_is_backpressured(big):
         grow, _ = sampler.stop()
     assert resp.status == 200 and check.count == n and check.ok
     assert grow < RSS_BUDGET_KIB, f"RSS grew by {grow} KiB while the client was not reading"
+
+
+async def _open_idle(port, n):
+    """n connections that each made one request and now sit idle; returns the writers."""
+    import asyncio
+
+    async def one(i):
+        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 20)
+        writer.write(build_request("GET", f"/idle/{i}"))
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 20)
+        cl = [ln for ln in head.split(b"\r\n") if ln.lower().startswith(b"content-length:")]
+        await asyncio.wait_for(reader.readexactly(int(cl[0].split(b":")[1])), 20)
+        assert head.startswith(b"HTTP/1.1 200")
+        return writer
+
+    sem = asyncio.Semaphore(200)
+
+    async def limited(i):
+        async with sem:
+            return await one(i)
+
+    return await asyncio.gather(*[limited(i) for i in range(n)])
+
+
+def test_idle_keepalive_connections_are_cheap(big):
+    import asyncio
+
+    r, b = big
+    n = scale_conc(2000)
+
+    async def main():
+        await _open_idle(r.port, 50)  # warm up pools
+        await asyncio.sleep(0.2)
+        base = r.rss_kib()
+        writers = await _open_idle(r.port, n)
+        await asyncio.sleep(0.3)
+        grown = r.rss_kib() - base
+        for w in writers:
+            w.close()
+        return grown
+
+    grown = asyncio.run(asyncio.wait_for(main(), 120))
+    print(f"{n} idle connections: RSS +{grown} KiB")
+    if not SANITIZED:
+        assert grown < n * 4, f"{n} idle connections grew RSS by {grown} KiB"
+
+
+def test_partial_heads_do_not_starve_others(rampart, backend):
+    """Many connections stuck mid-head (slowloris) while normal clients are served."""
+    b = backend()
+    r = rampart(make_config(backends=[b.port], timeouts={"header": "3s"}))
+    stuck = []
+    try:
+        for i in range(scale_conc(200)):
+            s = socket.create_connection(("127.0.0.1", r.port), timeout=5)
+            s.sendall(b"GET /stuck HTTP/1.1\r\nHost: x\r\nX-Partial: ")
+            stuck.append(s)
+        with Client(r.port, timeout=5) as c:
+            for i in range(20):
+                resp = c.request("GET", f"/normal/{i}")
+                assert resp.status == 200
+        assert b.heads == 20
+    finally:
+        for s in stuck:
+            s.close()
