@@ -8,7 +8,7 @@ import time
 import pytest
 
 from util import (Client, build_request, get, http, make_config, raw_exchange, read_status_head,
-                  scale_conc, wait_for)
+                  response_head, scale_conc, send_raw, wait_for)
 
 
 @pytest.fixture
@@ -654,3 +654,104 @@ def test_weighted_round_robin(rampart, backend):
     with Client(r.port) as c:
         seen = [c.request("GET", f"/w/{i}").header("x-backend") for i in range(40)]
     assert 28 <= seen.count("b1") <= 32 and seen.count("b1") + seen.count("b2") == 40, seen
+
+
+def test_large_and_many_response_headers(proxied):
+    r, b = proxied
+
+    def fat(be, req, conn):
+        hs = [("X-Big", "b" * 16000)] + [(f"X-N{i}", str(i)) for i in range(80)]
+        return be.respond(conn, req, 200, b"fat\n", hs)
+
+    b.on("/fat", fat)
+    resp = get(r.port, "/fat")
+    assert resp.status == 200 and resp.body == b"fat\n"
+    assert resp.header("x-big") == "b" * 16000
+    assert [resp.header(f"x-n{i}") for i in range(80)] == [str(i) for i in range(80)]
+
+
+def test_large_request_header_forwarded_intact(proxied):
+    r, b = proxied
+    v = "".join(chr(33 + i % 90) for i in range(20000))
+    assert get(r.port, "/bighdr", [("X-Large", v)]).status == 200
+    assert b.last().header("x-large") == v
+
+
+def test_tiny_chunks_both_ways(proxied):
+    r, b = proxied
+
+    def tiny(be, req, conn):
+        conn.sendall(response_head(200, be.base_headers() + [("Transfer-Encoding", "chunked")]))
+        conn.sendall(b"".join(b"1;ext=v\r\n%c\r\n" % (65 + i % 26) for i in range(5000))
+                     + b"0\r\n\r\n")
+        return True
+
+    b.on("/tiny", tiny)
+    resp = get(r.port, "/tiny")
+    assert resp.body == bytes(65 + i % 26 for i in range(5000))
+    with Client(r.port) as c:
+        resp = c.request("POST", "/echo/tiny", body=[bytes([97 + i % 26]) for i in range(3000)],
+                         chunked=True)
+    assert resp.body == bytes(97 + i % 26 for i in range(3000))
+
+
+def test_parallel_streams(rampart, backend):
+    """Several large transfers at once through one worker stay intact."""
+    import threading
+
+    from util import PatternChecker, pattern_chunks, scale_size
+
+    b = backend()
+    r = rampart(make_config(backends=[b.port], workers=1))
+    n = scale_size(20 << 20)
+    results = []
+    lock = threading.Lock()
+
+    def down():
+        chk = PatternChecker()
+        try:
+            with Client(r.port, timeout=60) as c:
+                resp = c.request("GET", f"/size/{n}?chunked=1", sink=chk.feed)
+            ok = resp.status == 200 and chk.count == n and chk.ok
+        except Exception as e:  # noqa: BLE001
+            ok = repr(e)
+        with lock:
+            results.append(("down", ok))
+
+    def up():
+        try:
+            with Client(r.port, timeout=60) as c:
+                resp = c.request("POST", "/upload", body=pattern_chunks(n, 100000), chunked=True)
+            ok = resp.status == 200 and resp.body == str(n).encode()
+        except Exception as e:  # noqa: BLE001
+            ok = repr(e)
+        with lock:
+            results.append(("up", ok))
+
+    ts = [threading.Thread(target=f) for f in (down, up, down, up, down, up)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(90)
+    assert not any(t.is_alive() for t in ts)
+    assert len(results) == 6 and all(ok is True for _, ok in results), results
+
+
+def test_client_half_close_after_request(proxied):
+    r, b = proxied
+    data = send_raw(r.port, build_request("GET", "/half"), timeout=5, half_close=True)
+    assert data.startswith(b"HTTP/1.1 200"), data
+    assert data.endswith(b"b1 GET /half\n")
+
+
+def test_extension_method_forwarded(proxied):
+    r, b = proxied
+    resp = http(r.port, "PURGE", "/cache/x")
+    assert resp.status == 200 and b.last().method == "PURGE"
+
+
+def test_connect_not_proxied(proxied):
+    r, b = proxied
+    resp, _ = raw_exchange(r.port, b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
+    assert resp is not None and 400 <= resp.status < 600 and resp.status not in (502, 504), resp
+    assert b.heads == 0

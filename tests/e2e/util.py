@@ -16,7 +16,7 @@ import yaml
 
 RAMPART_BIN = os.environ.get("RAMPART_BIN", "")
 SANITIZED = os.environ.get("RAMPART_SANITIZED") == "1"
-SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:")
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
 
 
 def scale_size(n):
