@@ -242,3 +242,66 @@ def test_sigint_also_stops_cleanly(rampart):
     r.signal(signal.SIGINT)
     rc, hung = r.wait(10)
     assert not hung and rc == 0
+
+
+def test_reload_burst(rampart, backend):
+    b = backend()
+    r = rampart(make_config(backends=[b.port]))
+    for n in range(10):
+        r.write_config(make_config(backends=[b.port], port=r.port,
+                                   proxy={"server_header": f"burst-{n}"}))
+        r.reload()
+        assert get(r.port, f"/burst/{n}").status == 200
+    wait_for(lambda: get(r.port, "/final").header("server") == "burst-9", timeout=5,
+             what="last reload applied")
+    r.reopen_logs()  # USR1 with access log on stdout: harmless
+    assert get(r.port, "/after-usr1").status == 200 and r.alive()
+
+
+def test_shutdown_with_open_websocket(rampart, ws_backend):
+    w = ws_backend()
+    ups = {"ws": {"servers": [{"address": f"127.0.0.1:{w.port}"}]}}
+    r = rampart(make_config(upstreams=ups, routes=[{"match": {"path_prefix": "/"}, "proxy": "ws"}],
+                            timeouts={"drain": "1s"}))
+
+    async def run():
+        async with websockets.connect(f"ws://127.0.0.1:{r.port}/ws", open_timeout=10,
+                                      close_timeout=2) as ws:
+            await ws.send("hello")
+            assert await asyncio.wait_for(ws.recv(), 10) == "hello"
+            t0 = time.monotonic()
+            r.terminate()
+            rc, hung = await asyncio.to_thread(r.wait, 10)
+            assert not hung and rc == 0
+            assert time.monotonic() - t0 < 6, "open WebSocket held shutdown past the drain time"
+            try:
+                await asyncio.wait_for(ws.recv(), 5)
+            except websockets.ConnectionClosed:
+                pass
+
+    asyncio.run(asyncio.wait_for(run(), 30))
+
+
+def test_drain_timeout_bounds_shutdown(rampart, backend):
+    b = backend()
+    r = rampart(make_config(backends=[b.port], timeouts={"drain": "1s"}))
+    result = {}
+
+    def slow():
+        try:
+            result["resp"] = get(r.port, "/slow/8", timeout=15)
+        except Exception as e:  # noqa: BLE001 - a cut connection is the expected outcome
+            result["err"] = e
+
+    t = threading.Thread(target=slow)
+    t.start()
+    try:
+        wait_for(lambda: b.heads >= 1, timeout=5, what="slow request at the backend")
+        t0 = time.monotonic()
+        r.terminate()
+        rc, hung = r.wait(10)
+        assert not hung and rc == 0
+        assert time.monotonic() - t0 < 5, "drain time not enforced"
+    finally:
+        t.join(20)
+    assert "resp" not in result or result["resp"].status != 200
