@@ -199,3 +199,54 @@ def test_backend_invalid_response_502(rampart, backend):
     resp = get(r.port, "/garbage")
     assert resp.status == 502, resp
     no_leak(resp, b.port)
+
+
+def test_send_timeout_closes_stuck_client(rampart, backend):
+    b = backend()
+    r = rampart(make_config(backends=[b.port], timeouts={"send": "1s"}))
+    with socket.create_connection(("127.0.0.1", r.port), timeout=10) as s:
+        s.sendall(build_request("GET", f"/size/{64 << 20}"))
+        time.sleep(4)  # never read: rampart's send timeout fires meanwhile
+        s.settimeout(10)
+        got = 0
+        t0 = time.monotonic()
+        try:
+            while True:
+                d = s.recv(1 << 20)
+                if not d:
+                    break
+                got += len(d)
+        except (ConnectionResetError, socket.timeout):
+            pass
+        assert got < 64 << 20, "the whole body arrived although the client stalled"
+        assert time.monotonic() - t0 < 9
+    assert get(r.port, "/alive").status == 200
+
+
+def test_connect_timeout_502(rampart):
+    """A backend whose accept queue is full never completes the handshake."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(0)
+    port = s.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(4):
+            f = socket.socket()
+            f.setblocking(False)
+            try:
+                f.connect(("127.0.0.1", port))
+            except BlockingIOError:
+                pass
+            fillers.append(f)
+        time.sleep(0.2)
+        r = rampart(make_config(backends=[port], timeouts={"connect": "1s", "backend_read": "10s"}))
+        t0 = time.monotonic()
+        resp = get(r.port, "/x", timeout=15)
+        assert resp.status in (502, 504), resp
+        assert time.monotonic() - t0 < 8
+        no_leak(resp, port)
+    finally:
+        for f in fillers:
+            f.close()
+        s.close()

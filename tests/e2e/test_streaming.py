@@ -104,7 +104,7 @@ def test_large_upload_content_length(big):
 def test_slow_reader_download_is_backpressured(big):
     """A client that reads slowly must not make rampart buffer the whole response."""
     r, b = big
-    n = scale_size(40 * MIB)
+    n = scale_size(100 * MIB)
     sampler = RssSampler(r)
     try:
         with Client(r.port, timeout=60) as c:
@@ -116,7 +116,8 @@ def test_slow_reader_download_is_backpressured(big):
     finally:
         grow, _ = sampler.stop()
     assert resp.status == 200 and check.count == n and check.ok
-    assert grow < RSS_BUDGET_KIB, f"RSS grew by {grow} KiB while the client was not reading"
+    budget = RSS_BUDGET_KIB // 2  # well under the body: rampart stopped reading the backend
+    assert grow < budget, f"RSS grew by {grow} KiB while the client was not reading"
 
 
 async def _open_idle(port, n):
