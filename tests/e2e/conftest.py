@@ -13,6 +13,8 @@ import util  # noqa: E402
 
 
 def pytest_configure(config):
+    if util.RAMPART_BIN and not os.access(util.RAMPART_BIN, os.X_OK):
+        raise pytest.UsageError(f"RAMPART_BIN={util.RAMPART_BIN} is not an executable file")
     # 1,000 concurrent clients need a few thousand descriptors here and in rampart (inherited)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = 16384 if hard == resource.RLIM_INFINITY else min(hard, 16384)

@@ -11,6 +11,8 @@ def req(*lines, body=b""):
     return CRLF.join(lines) + CRLF + CRLF + body
 
 
+# Not here: "HTTP/1.2", which RFC 9110 section 2.5 says to process as HTTP/1.1 (ambiguous as a
+# rejection test).
 HEAD_CASES = {
     "cl_and_te": (req(b"POST / HTTP/1.1", b"Host: x", b"Content-Length: 5",
                       b"Transfer-Encoding: chunked", body=b"0\r\n\r\n"), {400}),

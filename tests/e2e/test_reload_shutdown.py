@@ -6,7 +6,9 @@ import socket
 import threading
 import time
 
-import websockets
+import pytest
+
+websockets = pytest.importorskip("websockets")
 
 from util import Client, get, make_config, scale_conc, wait_for
 

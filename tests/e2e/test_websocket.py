@@ -2,7 +2,9 @@
 import asyncio
 import socket
 
-import websockets
+import pytest
+
+websockets = pytest.importorskip("websockets")
 
 from util import Reader, make_config, read_response
 

@@ -14,7 +14,8 @@ import urllib.parse
 
 import yaml
 
-RAMPART_BIN = os.environ.get("RAMPART_BIN", "")
+# absolute, because each rampart runs with its test's tmp_path as working directory
+RAMPART_BIN = os.path.abspath(os.environ["RAMPART_BIN"]) if os.environ.get("RAMPART_BIN") else ""
 SANITIZED = os.environ.get("RAMPART_SANITIZED") == "1"
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
 
