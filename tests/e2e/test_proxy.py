@@ -755,3 +755,34 @@ def test_connect_not_proxied(proxied):
     resp, _ = raw_exchange(r.port, b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
     assert resp is not None and 400 <= resp.status < 600 and resp.status not in (502, 504), resp
     assert b.heads == 0
+
+
+def test_failover_from_refusing_server(rampart, backend):
+    """A server that refuses connections: nothing was sent, so the request goes to the next."""
+    from util import free_port
+
+    b = backend()
+    r = rampart(make_config(backends=[free_port(), b.port], workers=1))
+    statuses = [get(r.port, f"/fo/{i}").status for i in range(6)]
+    assert statuses == [200] * 6
+    assert b.nrequests == 6
+
+
+def test_trusted_forwarded_appended(rampart, backend):
+    b = backend()
+    r = rampart(make_config(backends=[b.port], proxy={"trust_forwarded": True}))
+    get(r.port, "/tf", [("Host", "h.example"), ("Forwarded", "for=1.2.3.4;proto=https")])
+    fwd = ", ".join(b.last().headers_all("forwarded"))
+    elems = [e.strip() for e in fwd.split(",")]
+    assert elems[0] == "for=1.2.3.4;proto=https", fwd
+    last = parse_forwarded(elems[-1])
+    assert last.get("for") == "127.0.0.1" and last.get("host") == "h.example", fwd
+
+
+def test_absolute_form_replaces_host(proxied):
+    r, b = proxied
+    resp, _ = raw_exchange(r.port, b"GET http://auth.example/abs HTTP/1.1\r\nHost: other.example\r\n\r\n",
+                           check_close=False)
+    assert resp.status == 200
+    assert b.last().headers_all("host") == ["auth.example"]
+    assert b.last().target == "/abs"
