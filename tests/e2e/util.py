@@ -617,7 +617,7 @@ class Req:
         self.conn_id = conn_id
         self.nth = nth  # 1 for the first request on its connection
         u = urllib.parse.urlsplit(target)
-        self.path = u.path if not target.startswith("http") else u.path
+        self.path = u.path
         self.query = urllib.parse.parse_qs(u.query)
 
     def header(self, name, default=None):
