@@ -186,3 +186,34 @@ def test_redirect_request_uri_keeps_encoding(routed):
     resp = get(r.port, "/old/a%20b?q=%2F")
     assert resp.status == 301
     assert resp.header("location") == "https://new.example/old/a%20b?q=%2F"
+
+
+def test_request_headers_set_host_replaces_it(rampart, backend):
+    """`set` replaces every instance, Host included: the backend must never get two Hosts."""
+    b = backend()
+    r = rampart(make_config(backends=[b.port], routes=[
+        {"match": {"path_prefix": "/"}, "proxy": "app",
+         "request_headers": {"set": {"Host": "forced.example"}}}]))
+    assert get(r.port, "/hh", [("Host", "orig.example")]).status == 200
+    assert b.last().headers_all("host") == ["forced.example"], b.last().headers
+
+
+def test_response_headers_on_local_responses(rampart, tmp_path):
+    """Route response header edits apply whatever the handler (respond, redirect, static)."""
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www" / "f.txt").write_text("f")
+    edits = {"set": {"X-Edit": "1"}}
+    r = rampart(make_config(routes=[
+        {"match": {"path": "/resp"}, "respond": {"status": 200, "body": "x"},
+         "response_headers": edits},
+        {"match": {"path": "/redir"}, "redirect": {"location": "/y"}, "response_headers": edits},
+        {"match": {"path_prefix": "/"}, "static": {"root": str(tmp_path / "www")},
+         "response_headers": edits},
+    ]))
+    missing = []
+    for target in ("/resp", "/redir", "/f.txt"):
+        resp = get(r.port, target)
+        assert resp.status in (200, 302)
+        if resp.header("x-edit") != "1":
+            missing.append(target)
+    assert missing == [], f"response_headers not applied for {missing}"

@@ -155,8 +155,15 @@ def config_port(cfg):
     return int(cfg["listen"][0]["address"].rsplit(":", 1)[1])
 
 
+class _NoAliasDumper(yaml.SafeDumper):
+    """rampart reads plain YAML: a dict used twice must be written out twice, not as &id/*id."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
 def dump_config(cfg):
-    return yaml.safe_dump(cfg, sort_keys=False, default_flow_style=False)
+    return yaml.dump(cfg, Dumper=_NoAliasDumper, sort_keys=False, default_flow_style=False)
 
 
 # ---------------------------------------------------------------------------------------------
