@@ -181,3 +181,35 @@ def test_port_in_use_fails_fast(tmp_path):
         assert str(port) in (p.stdout + p.stderr).decode()
     finally:
         s.close()
+
+
+MANY = """\
+workers: "two"
+listen:
+  - address: "127.0.0.1:18080"
+routes:
+  - match: {path_prefix: /}
+  - match: {path_regex: "([a-"}
+    respond: {status: 200}
+  - match: {path: /z}
+    proxyy: app
+  - match: {path: /t}
+    respond: {status: 999}
+timeouts: {header: -5s, body: 10q}
+limits: {max_body_size: lots}
+"""
+
+
+def test_check_reports_many_kinds_of_error(tmp_path):
+    f = tmp_path / "many.yaml"
+    f.write_text(MANY)
+    p = run(["check", "-c", str(f)])
+    out = (p.stdout + p.stderr).decode()
+    assert p.returncode == 1, out
+    errs = error_lines(out, "many.yaml")
+    lines = {e[0] for e in errs}
+    # wrong type, no action, bad regex, unknown key, out of range, two bad durations, bad size
+    for want in (1, 5, 6, 9, 11, 12, 13):
+        assert want in lines, (want, out)
+    assert len([e for e in errs if e[0] == 12]) == 2, out
+    assert any("did you mean" in e[2] and "proxy" in e[2] for e in errs if e[0] == 9), out

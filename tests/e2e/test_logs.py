@@ -142,3 +142,19 @@ def test_errors_and_local_responses_are_logged(rampart):
     (miss,) = lines_for(r.stdout_text(), "/missing-route")
     assert 201 in [v for _, v in values(here)] or "201" in [v for _, v in values(here)]
     assert 404 in [v for _, v in values(miss)] or "404" in [v for _, v in values(miss)]
+
+
+def test_error_log_file_reopen_on_usr1(rampart, tmp_path):
+    from util import free_port
+
+    dead = free_port()
+    errf = tmp_path / "error.log"
+    r = rampart(make_config(backends=[dead], log={"error": str(errf), "level": "info"}))
+    assert get(r.port, "/first").status == 502
+    wait_for(lambda: errf.exists() and str(dead) in errf.read_text(), timeout=5,
+             what="refused-connection warning in the error log")
+    os.rename(errf, tmp_path / "error.log.1")
+    r.reopen_logs()
+    wait_for(errf.exists, timeout=5, what="error log reopened")
+    assert get(r.port, "/second").status == 502
+    wait_for(lambda: str(dead) in errf.read_text(), timeout=5, what="warning in the new error log")
