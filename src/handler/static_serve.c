@@ -14,34 +14,28 @@
 static void write_file_head(struct rp_exchange *x, const struct rp_static_result *res)
 {
     struct rp_session *s = x->s;
-    const struct rp_config *cfg = x->cfg;
     if (!x->req_done)
         s->want_close = true;
-    if (!rp_session_out_room(s, 1024)) {
+    if (!rp_session_out_room(s, 1024 + rp_header_ops_size(&x->route->response_headers))) {
         rp_session_drain(s, true);
         return;
     }
-    char date[40];
-    rp_http_date(rp_clock_wall_s(), date, sizeof(date));
     char *p = rp_buf_wptr(&s->out);
     size_t cap = rp_buf_room(&s->out);
-    int n = snprintf(p, cap,
-                     "HTTP/1.1 %03d %s\r\n%s%s%sDate: %s\r\nX-Request-ID: %s\r\n"
-                     "Last-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n",
-                     res->status, rp_http_reason(res->status),
-                     cfg->proxy.server_header[0] ? "Server: " : "", cfg->proxy.server_header,
-                     cfg->proxy.server_header[0] ? "\r\n" : "", date, x->request_id,
+    size_t n = rp_local_head_begin(x, res->status, res->status != 304 ? res->mime : NULL, p, cap);
+    int k = snprintf(p + n, cap - n, "Last-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n",
                      res->last_modified, res->etag);
-    if (res->status != 304)
-        n += snprintf(p + n, cap - (size_t)n, "Content-Type: %s\r\nContent-Length: %llu\r\n",
-                      res->mime, (unsigned long long)res->length);
-    if (res->status == 206)
-        n += snprintf(p + n, cap - (size_t)n, "Content-Range: %s\r\n", res->content_range);
-    n += snprintf(p + n, cap - (size_t)n, "%s\r\n",
-                  s->want_close ? "Connection: close\r\n"
-                  : x->req.version == 10 ? "Connection: keep-alive\r\n"
-                                         : "");
-    s->out.tail += (size_t)n;
+    n += k > 0 ? (size_t)k : 0;
+    if (res->status != 304) {
+        k = snprintf(p + n, cap - n, "Content-Length: %llu\r\n", (unsigned long long)res->length);
+        n += k > 0 ? (size_t)k : 0;
+    }
+    if (res->status == 206) {
+        k = snprintf(p + n, cap - n, "Content-Range: %s\r\n", res->content_range);
+        n += k > 0 ? (size_t)k : 0;
+    }
+    n += rp_local_head_end(x, p + n, cap - n);
+    s->out.tail += n;
     x->status = res->status;
     x->resp_head_sent = true;
 }

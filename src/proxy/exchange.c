@@ -78,8 +78,7 @@ static void rebase(struct rp_slice *sl, const char *from, size_t len, char *to)
 }
 
 /* Copy the head (and the header array) into the arena so s->in can move on. */
-static bool keep_head(struct rp_exchange *x, const struct rp_msg *msg, const char *from,
-                      size_t len)
+static bool keep_head(struct rp_exchange *x, const struct rp_msg *msg, const char *from, size_t len)
 {
     char *to = rp_arena_alloc(&x->arena, len);
     struct rp_header *hdrs = rp_arena_alloc(&x->arena, (msg->nhdrs + 1) * sizeof(*hdrs));
@@ -90,7 +89,7 @@ static bool keep_head(struct rp_exchange *x, const struct rp_msg *msg, const cha
     memcpy(hdrs, msg->hdrs, msg->nhdrs * sizeof(*hdrs));
     x->req.hdrs = hdrs;
     x->req.cap_hdrs = msg->nhdrs + 1;
-    struct rp_slice *fields[] = {&x->req.method, &x->req.target, &x->req.path, &x->req.query,
+    struct rp_slice *fields[] = {&x->req.method,    &x->req.target, &x->req.path, &x->req.query,
                                  &x->req.authority, &x->req.reason, &x->req.host};
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
         rebase(fields[i], from, len, to);
@@ -191,8 +190,15 @@ static void exchange_start(struct rp_exchange *x)
     rp_body_reader_init(&x->req_body, req->body, req->content_length, ch);
     x->req_done = x->req_body.done;
 
-    if (req->meth == RP_METH_CONNECT) {
+    /* CONNECT would make rampart a tunnel to anywhere; TRACE reflects request headers
+     * (cross-site tracing): both are refused, as nginx does */
+    if (req->meth == RP_METH_CONNECT || req->meth == RP_METH_TRACE) {
         rp_exchange_error(x, 405);
+        return;
+    }
+    if (req->meth == RP_METH_OPTIONS && rp_slice_eq(req->target, RP_SLICE_LIT("*"))) {
+        rp_exchange_local_response(x, 200, NULL, NULL, 0,
+                                   "Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH\r\n");
         return;
     }
     char *norm = rp_arena_alloc(&x->arena, req->path.n + 2);
@@ -271,36 +277,66 @@ void rp_exchange_begin_error(struct rp_session *s, int status)
 const char *rp_http_reason(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "";
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 416:
+        return "Range Not Satisfiable";
+    case 417:
+        return "Expectation Failed";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "";
     }
 }
 
@@ -317,43 +353,73 @@ static const char *date_now(void)
     return buf;
 }
 
+static const struct rp_header_ops *route_ops(const struct rp_exchange *x)
+{
+    return x->route ? &x->route->response_headers : NULL;
+}
+
+/* Appends "Name: value\r\n" unless the route's response_headers replace or remove Name. */
+static size_t std_field(const struct rp_exchange *x, char *p, size_t cap, const char *name,
+                        const char *value)
+{
+    if (!value[0] || rp_header_ops_hides(route_ops(x), name))
+        return 0;
+    int n = snprintf(p, cap, "%s: %s\r\n", name, value);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+size_t rp_local_head_begin(struct rp_exchange *x, int status, const char *content_type, char *p,
+                           size_t cap)
+{
+    int k = snprintf(p, cap, "HTTP/1.1 %03d %s\r\n", status, rp_http_reason(status));
+    size_t n = k > 0 ? (size_t)k : 0;
+    n += std_field(x, p + n, cap - n, "Server", x->cfg->proxy.server_header);
+    n += std_field(x, p + n, cap - n, "Date", date_now());
+    n += std_field(x, p + n, cap - n, "X-Request-ID", x->request_id);
+    if (content_type)
+        n += std_field(x, p + n, cap - n, "Content-Type", content_type);
+    return n;
+}
+
+size_t rp_local_head_end(struct rp_exchange *x, char *p, size_t cap)
+{
+    size_t n = x->route ? rp_header_ops_write(&x->route->response_headers, p, cap) : 0;
+    int k = snprintf(p + n, cap - n, "%s\r\n",
+                     x->s->want_close       ? "Connection: close\r\n"
+                     : x->req.version == 10 ? "Connection: keep-alive\r\n"
+                                            : "");
+    return n + (k > 0 ? (size_t)k : 0);
+}
+
 void rp_exchange_local_response(struct rp_exchange *x, int status, const char *content_type,
                                 const char *body, size_t body_len, const char *extra)
 {
     struct rp_session *s = x->s;
-    const struct rp_config *cfg = x->cfg;
     x->handler = RP_H_LOCAL;
     x->status = status;
     if (!x->req_done)
         s->want_close = true; /* the unread body would be taken for the next request */
     bool no_body = x->head_request || status == 204 || status == 304 || status < 200;
     size_t extra_len = extra ? strlen(extra) : 0;
-    size_t need = 512 + extra_len + (no_body ? 0 : body_len);
+    size_t ops = x->route ? rp_header_ops_size(&x->route->response_headers) : 0;
+    size_t need = 512 + extra_len + ops + (no_body ? 0 : body_len);
     if (!rp_session_out_room(s, need)) {
         rp_session_drain(s, true);
         return;
     }
     char *p = rp_buf_wptr(&s->out);
-    int n = snprintf(p, rp_buf_room(&s->out),
-                     "HTTP/1.1 %03d %s\r\n%s%s%sDate: %s\r\nX-Request-ID: %s\r\n", status,
-                     rp_http_reason(status), cfg->proxy.server_header[0] ? "Server: " : "",
-                     cfg->proxy.server_header, cfg->proxy.server_header[0] ? "\r\n" : "",
-                     date_now(), x->request_id);
-    if (content_type && body_len)
-        n += snprintf(p + n, rp_buf_room(&s->out) - (size_t)n, "Content-Type: %s\r\n",
-                      content_type);
-    if (status >= 200 && status != 204 && status != 304)
-        n += snprintf(p + n, rp_buf_room(&s->out) - (size_t)n, "Content-Length: %zu\r\n",
-                      body_len);
+    size_t cap = rp_buf_room(&s->out);
+    size_t n = rp_local_head_begin(x, status, body_len ? content_type : NULL, p, cap);
+    if (status >= 200 && status != 204 && status != 304) {
+        int k = snprintf(p + n, cap - n, "Content-Length: %zu\r\n", body_len);
+        n += k > 0 ? (size_t)k : 0;
+    }
     if (extra_len) {
         memcpy(p + n, extra, extra_len);
-        n += (int)extra_len;
+        n += extra_len;
     }
-    n += snprintf(p + n, rp_buf_room(&s->out) - (size_t)n, "%s\r\n",
-                  s->want_close ? "Connection: close\r\n"
-                  : x->req.version == 10 ? "Connection: keep-alive\r\n"
-                                         : "");
-    s->out.tail += (size_t)n;
+    n += rp_local_head_end(x, p + n, cap - n);
+    s->out.tail += n;
     if (!no_body && body_len)
         rp_buf_put(&s->out, body, body_len);
     x->resp_head_sent = true;
@@ -367,8 +433,8 @@ void rp_exchange_error(struct rp_exchange *x, int status)
                      "<!DOCTYPE html>\n<html><head><title>%d %s</title></head>\n"
                      "<body><h1>%d %s</h1><hr><p>rampart</p></body></html>\n",
                      status, rp_http_reason(status), status, rp_http_reason(status));
-    const char *extra = status == 405 ? "Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH\r\n"
-                                      : NULL;
+    const char *extra =
+        status == 405 ? "Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH\r\n" : NULL;
     if (x->handler == RP_H_PROXY)
         rp_proxy_release(x, true);
     if (x->file_fd >= 0) {

@@ -47,6 +47,20 @@ struct rp_slice rp_proxy_build_request_head(struct rp_exchange *x, enum rp_body_
 bool rp_proxy_write_response_head(struct rp_exchange *x, const struct rp_msg *resp,
                                   enum rp_body_out out);
 
+/* Route header edits on heads rampart writes itself: the bytes the set/add lines need, whether
+ * a standard field is replaced or removed by them, and writing those lines (0 on overflow). */
+size_t rp_header_ops_size(const struct rp_header_ops *ops);
+bool rp_header_ops_hides(const struct rp_header_ops *ops, const char *name);
+size_t rp_header_ops_write(const struct rp_header_ops *ops, char *out, size_t cap);
+
+/* Heads rampart writes itself (local answers, static files): the status line with Server,
+ * Date, X-Request-ID and Content-Type (content_type may be NULL), then, after the caller's own
+ * fields, the route's response header edits, Connection and the blank line. Each returns the
+ * bytes written into p[0..cap). */
+size_t rp_local_head_begin(struct rp_exchange *x, int status, const char *content_type, char *p,
+                           size_t cap);
+size_t rp_local_head_end(struct rp_exchange *x, char *p, size_t cap);
+
 /* Access log line for a finished exchange. */
 void rp_access_log(const struct rp_exchange *x);
 

@@ -149,7 +149,9 @@ struct rp_slice rp_proxy_build_request_head(struct rp_exchange *x, enum rp_body_
 
     /* Host: rewritten per upstream, else the client's (absolute-form authority wins) */
     struct rp_slice host = req->authority.n ? req->authority : req->host;
-    if (x->upstream->host_header)
+    if (named_in(rt->request_headers.set, rt->request_headers.nset, RP_SLICE_LIT("host")))
+        ; /* the route sets Host itself (put_ops below) */
+    else if (x->upstream->host_header)
         put_field(&h, "Host", rp_slice_cstr(x->upstream->host_header));
     else if (host.n)
         put_field(&h, "Host", host);
@@ -225,6 +227,28 @@ struct rp_slice rp_proxy_build_request_head(struct rp_exchange *x, enum rp_body_
     return (struct rp_slice){h.p, h.n};
 }
 
+size_t rp_header_ops_size(const struct rp_header_ops *ops)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < ops->nset; i++)
+        n += strlen(ops->set[i].name) + strlen(ops->set[i].value) + 4;
+    for (uint32_t i = 0; i < ops->nadd; i++)
+        n += strlen(ops->add[i].name) + strlen(ops->add[i].value) + 4;
+    return n;
+}
+
+bool rp_header_ops_hides(const struct rp_header_ops *ops, const char *name)
+{
+    return ops && removed_by(ops, rp_slice_cstr(name));
+}
+
+size_t rp_header_ops_write(const struct rp_header_ops *ops, char *out, size_t cap)
+{
+    struct hbuf h = {.p = out, .cap = cap};
+    put_ops(&h, ops);
+    return h.overflow ? 0 : h.n;
+}
+
 bool rp_proxy_write_response_head(struct rp_exchange *x, const struct rp_msg *resp,
                                   enum rp_body_out out)
 {
@@ -248,7 +272,7 @@ bool rp_proxy_write_response_head(struct rp_exchange *x, const struct rp_msg *re
         struct rp_slice name = resp->hdrs[i].name;
         if (drop_connection_field(resp, name) ||
             (out != RP_OUT_NONE && rp_slice_case_eq_cstr(name, "content-length")) ||
-            (cfg->proxy.server_header[0] && rp_slice_case_eq_cstr(name, "server")) ||
+            rp_slice_case_eq_cstr(name, "server") || /* the backend's software stays hidden */
             (cfg->proxy.via && rp_slice_case_eq_cstr(name, "via")) || removed_by(ops, name))
             continue;
         if (rp_slice_case_eq_cstr(name, "x-request-id"))

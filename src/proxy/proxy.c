@@ -33,7 +33,7 @@ static void connect_next(struct rp_exchange *x, bool fresh)
         if (fresh)
             idx = x->server_idx;
         else if (x->tries == 0)
-            idx = w->rr++ % u->nservers;
+            idx = rp_rr_pick(&x->slot->rr[u->index], u);
         else
             idx = (x->server_idx + 1) % u->nservers;
         if (!fresh)

@@ -35,6 +35,7 @@ struct rp_cfg_slot *rp_cfg_slot_get(struct rp_worker *w)
 static void slot_free_if_done(struct rp_cfg_slot *slot)
 {
     if (!slot->current && slot->users == 0) {
+        rp_rr_states_free(slot->rr, slot->cfg->nupstreams);
         rp_config_unref(slot->cfg);
         free(slot);
     }
@@ -60,6 +61,12 @@ static void pick_up_config(struct rp_worker *w)
     rp_config_ref(slot->cfg);
     gen = atomic_load(&rp_srv.cfg_gen);
     pthread_mutex_unlock(&cfg_lock);
+    slot->rr = rp_rr_states_new(slot->cfg);
+    if (!slot->rr) {
+        rp_config_unref(slot->cfg);
+        free(slot);
+        return;
+    }
     slot->current = true;
     struct rp_cfg_slot *old = w->slot;
     w->slot = slot;

@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "event/loop.h"
+#include "lb/round_robin.h"
 
 struct rp_session;
 struct rp_bconn;
@@ -19,6 +20,7 @@ struct rp_bconn;
  * no longer current and its last exchange ends. */
 struct rp_cfg_slot {
     struct rp_config *cfg;
+    struct rp_rr_state *rr; /* balancer state per upstream of cfg, this worker only */
     uint32_t users;
     bool current;
 };
@@ -54,7 +56,6 @@ struct rp_worker {
 
     struct rp_pool *pools;
     uint32_t npools;
-    uint32_t rr; /* round-robin position (this only balancer) */
 
     bool draining;
     bool exit;
