@@ -14,23 +14,23 @@
 #include "proxy/access_log.h"
 #include "proxy/worker.h"
 
-
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "rampart %s: a reverse proxy, load balancer and API gateway\n"
-            "\n"
-            "Usage:\n"
-            "  rampart -c FILE [--workers N]      run with a configuration file\n"
-            "  rampart check -c FILE              validate FILE: exit 0, or print every error\n"
-            "                                     as file:line:col: message and exit 1\n"
-            "  rampart --listen ADDR --to ADDR [--to ADDR ...] [--workers N]\n"
-            "                                     proxy everything to the --to servers, round robin\n"
-            "  rampart --version | --help\n"
-            "\n"
-            "ADDR is host:port, :port or [v6]:port. Signals: HUP reloads the file, USR1 reopens\n"
-            "log files, TERM/INT stop gracefully. See docs/config.md.\n",
-            RP_VERSION);
+    fprintf(
+        f,
+        "rampart %s: a reverse proxy, load balancer and API gateway\n"
+        "\n"
+        "Usage:\n"
+        "  rampart -c FILE [--workers N]      run with a configuration file\n"
+        "  rampart check -c FILE              validate FILE: exit 0, or print every error\n"
+        "                                     as file:line:col: message and exit 1\n"
+        "  rampart --listen ADDR --to ADDR [--to ADDR ...] [--workers N]\n"
+        "                                     proxy everything to the --to servers, round robin\n"
+        "  rampart --version | --help\n"
+        "\n"
+        "ADDR is host:port, :port or [v6]:port. Signals: HUP reloads the file, USR1 reopens\n"
+        "log files, TERM/INT stop gracefully. See docs/config.md.\n",
+        RP_VERSION);
 }
 
 static void print_errors(struct rp_cfg_errors *errs)
@@ -147,14 +147,12 @@ int main(int argc, char **argv)
 
     int rc = rp_log_open(cfg->log.error, cfg->log.level);
     if (rc < 0) {
-        fprintf(stderr, "rampart: cannot open error log %s: %s\n", cfg->log.error,
-                strerror(-rc));
+        fprintf(stderr, "rampart: cannot open error log %s: %s\n", cfg->log.error, strerror(-rc));
         return 1;
     }
     rc = rp_access_log_open(cfg);
     if (rc < 0) {
-        fprintf(stderr, "rampart: cannot open access log %s: %s\n", cfg->log.access,
-                strerror(-rc));
+        fprintf(stderr, "rampart: cannot open access log %s: %s\n", cfg->log.access, strerror(-rc));
         return 1;
     }
 

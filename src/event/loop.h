@@ -44,10 +44,10 @@ struct rp_defer {
 
 struct rp_loop {
     int epfd;
-    int wakefd;          /* eventfd that other threads write to wake this loop */
+    int wakefd; /* eventfd that other threads write to wake this loop */
     struct rp_io wake_io;
-    uint64_t now;        /* cached monotonic ms, refreshed every iteration */
-    uint64_t tick;       /* last processed wheel tick */
+    uint64_t now;  /* cached monotonic ms, refreshed every iteration */
+    uint64_t tick; /* last processed wheel tick */
     uint32_t ntimers;
     struct rp_timer slots[RP_WHEEL_SLOTS]; /* list heads */
     struct rp_defer *defer_head, *defer_tail;

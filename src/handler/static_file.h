@@ -11,18 +11,19 @@
 #include "http/msg.h"
 
 struct rp_static_result {
-    int status;           /* 200, 206, 304, 301 (directory without slash), 403, 404, 405,
-                             412, 416, 500 */
-    int fd;               /* open file for 200/206 (caller closes), else -1 */
-    uint64_t offset;      /* first byte to send */
-    uint64_t length;      /* bytes to send (Content-Length) */
-    uint64_t size;        /* full file size */
-    const char *mime;     /* Content-Type, static string */
-    char etag[48];        /* strong ETag, quoted: "\"<hex mtime>-<hex size>\"" */
+    int status;             /* 200, 206, 304, 301 (directory without slash), 403, 404, 405,
+                               412, 416, 500 */
+    int fd;                 /* open file for 200/206 (caller closes), else -1 */
+    uint64_t offset;        /* first byte to send */
+    uint64_t length;        /* bytes to send (Content-Length) */
+    uint64_t size;          /* full file size */
+    const char *mime;       /* Content-Type, static string */
+    char etag[48];          /* strong ETag, quoted: "\"<hex mtime>-<hex size>\"" */
     char last_modified[40]; /* IMF-fixdate */
-    char content_range[80]; /* "bytes a-b/size" for 206, "bytes * /size" (no space) for 416; else "" */
-    char location[1024];  /* for 301: path + "/" (+ "?query") */
-    bool head_only;       /* HEAD: send headers only */
+    char content_range[80]; /* "bytes a-b/size" for 206, "bytes * /size" (no space) for 416; else ""
+                             */
+    char location[1024];    /* for 301: path + "/" (+ "?query") */
+    bool head_only;         /* HEAD: send headers only */
 };
 
 /* Resolve a request against conf. path is the normalised path after route rewrites (starts

@@ -74,10 +74,26 @@ ssize_t rp_body_read(struct rp_body_reader *r, const char *in, size_t n, bool eo
 bool rp_trailer_allowed(struct rp_slice line)
 {
     static const char *const denied[] = {
-        "content-length", "transfer-encoding", "host",         "connection", "keep-alive",
-        "te",             "trailer",           "upgrade",      "expect",     "authorization",
-        "proxy-authorization", "cookie",       "set-cookie",   "content-type", "content-encoding",
-        "content-range",  "cache-control",     "max-forwards", "range",      "proxy-connection",
+        "content-length",
+        "transfer-encoding",
+        "host",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "content-type",
+        "content-encoding",
+        "content-range",
+        "cache-control",
+        "max-forwards",
+        "range",
+        "proxy-connection",
     };
     const char *colon = memchr(line.p, ':', line.n);
     if (!colon)

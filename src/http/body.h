@@ -26,8 +26,9 @@ void rp_body_reader_init(struct rp_body_reader *r, enum rp_body_kind kind, uint6
                          struct rp_chunked *chunked);
 
 /* Take the next event from in[0..n). Returns bytes consumed (>= 0) with ev and out set
- * (RP_CHUNK_NONE with 0 means: need more), or -400 on a framing error. eof tells that the peer closed:
- * it ends a close-delimited body and is an error (-400) for an unfinished CL or chunked body. */
+ * (RP_CHUNK_NONE with 0 means: need more), or -400 on a framing error. eof tells that the peer
+ * closed: it ends a close-delimited body and is an error (-400) for an unfinished CL or chunked
+ * body. */
 ssize_t rp_body_read(struct rp_body_reader *r, const char *in, size_t n, bool eof,
                      enum rp_chunk_ev *ev, struct rp_slice *out);
 

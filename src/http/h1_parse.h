@@ -18,7 +18,7 @@
 struct rp_h1_limits {
     size_t max_request_line; /* request line longer than this: -414 (responses: -502 style -400) */
     size_t max_head;         /* whole head longer than this: -431 */
-    uint32_t max_headers;    /* more header fields than this: -431 (also bounded by msg->cap_hdrs) */
+    uint32_t max_headers; /* more header fields than this: -431 (also bounded by msg->cap_hdrs) */
 };
 
 /* Parse a request head from buf[0..n). msg->hdrs/cap_hdrs must point at caller storage;
@@ -48,9 +48,8 @@ ssize_t rp_h1_parse_request(const char *buf, size_t n, struct rp_msg *msg,
  * TE chunked -> RP_BODY_CHUNKED; TE without final chunked -> RP_BODY_CLOSE; CL -> RP_BODY_LENGTH;
  * neither -> RP_BODY_CLOSE. CL+TE, invalid or conflicting CL -> -502 (answer 502 to the client).
  * Errors return -502 for every malformation (the client gets a 502; nothing is forwarded). */
-ssize_t rp_h1_parse_response(const char *buf, size_t n, struct rp_msg *msg,
-                             enum rp_method req_meth, const struct rp_h1_limits *lim,
-                             size_t *hint);
+ssize_t rp_h1_parse_response(const char *buf, size_t n, struct rp_msg *msg, enum rp_method req_meth,
+                             const struct rp_h1_limits *lim, size_t *hint);
 
 /* True when c is a tchar (RFC 9110 5.6.2). */
 bool rp_h1_is_tchar(unsigned char c);

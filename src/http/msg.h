@@ -40,9 +40,9 @@ struct rp_msg {
     /* request line */
     struct rp_slice method;
     enum rp_method meth;
-    struct rp_slice target; /* request-target as received */
-    struct rp_slice path;   /* target path (origin-form) before normalisation, without query */
-    struct rp_slice query;  /* after '?', without it; .p == NULL when there is no '?' */
+    struct rp_slice target;    /* request-target as received */
+    struct rp_slice path;      /* target path (origin-form) before normalisation, without query */
+    struct rp_slice query;     /* after '?', without it; .p == NULL when there is no '?' */
     struct rp_slice authority; /* host[:port] from an absolute-form target or CONNECT, else empty */
     /* status line (responses) */
     int status;
@@ -60,11 +60,11 @@ struct rp_msg {
     uint64_t content_length;
 
     /* semantics the parser extracts so nobody re-scans headers */
-    struct rp_slice host;      /* the Host field value (requests), empty if none */
-    bool keep_alive;           /* persistence per version and Connection (RFC 9112 9.3) */
-    bool expect_continue;      /* Expect: 100-continue (requests) */
-    bool upgrade;              /* Connection: upgrade with an Upgrade field present */
-    bool has_connection_hdr;   /* Connection field present: its tokens name hop-by-hop fields */
+    struct rp_slice host;    /* the Host field value (requests), empty if none */
+    bool keep_alive;         /* persistence per version and Connection (RFC 9112 9.3) */
+    bool expect_continue;    /* Expect: 100-continue (requests) */
+    bool upgrade;            /* Connection: upgrade with an Upgrade field present */
+    bool has_connection_hdr; /* Connection field present: its tokens name hop-by-hop fields */
 };
 
 /* Returns the method enum for a method token (case-sensitive, RFC 9110 9.1). */

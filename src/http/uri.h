@@ -17,7 +17,8 @@
  * '\\' when reject_encoded_slash is true (then "%2F" never splits or joins segments). Encoded
  * reserved characters other than '/' stay encoded, hex uppercased. Decoded dots take part in
  * dot-segment removal ("/a/%2e%2e/b" -> "/b"). "//" runs are kept (meaningful to some backends). */
-ssize_t rp_uri_normalize_path(struct rp_slice path, char *out, size_t cap, bool reject_encoded_slash);
+ssize_t rp_uri_normalize_path(struct rp_slice path, char *out, size_t cap,
+                              bool reject_encoded_slash);
 
 /* Join root directory and a normalised path for the static handler: refuses (returns false) any
  * path containing a "." or ".." segment or a NUL, so the result is always inside root. */

@@ -96,8 +96,8 @@ void rp_access_log(const struct rp_exchange *x)
         addf(&l,
              "\",\"status\":%d,\"bytes_in\":%llu,\"bytes_out\":%llu,\"duration_ms\":%.3f,"
              "\"upstream\":\"%s\",\"upstream_ms\":%.3f,\"request_id\":\"%s\",\"user_agent\":\"",
-             x->status, (unsigned long long)x->bytes_in, (unsigned long long)x->bytes_out, ms,
-             up, ums, x->request_id);
+             x->status, (unsigned long long)x->bytes_in, (unsigned long long)x->bytes_out, ms, up,
+             ums, x->request_id);
         add_escaped(&l, header(x, "user-agent"), true);
         add(&l, "\"}\n", 3);
     } else {

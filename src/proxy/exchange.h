@@ -56,7 +56,7 @@ struct rp_session {
     uint16_t peer_port;
     size_t head_hint;
     uint32_t nrequests;
-    uint64_t head_started; /* loop time when the current head's first byte arrived */
+    uint64_t head_started;              /* loop time when the current head's first byte arrived */
     uint64_t bytes_read, bytes_written; /* totals over the connection's life */
     bool can_read, can_write, eof, closed, want_close;
     bool rdhup; /* the peer's FIN or an error was signalled: read until recv says so */
@@ -74,25 +74,25 @@ struct rp_exchange {
 
     struct rp_msg req;
     struct rp_slice norm_path; /* the request path after normalisation (what the client sees) */
-    struct rp_slice path; /* after normalisation and route rewrites, for the backend */
-    struct rp_slice host; /* request host without port */
+    struct rp_slice path;      /* after normalisation and route rewrites, for the backend */
+    struct rp_slice host;      /* request host without port */
     char request_id[33];
 
     /* request body from the client */
     struct rp_body_reader req_body;
     struct rp_body_writer req_out;
-    bool req_done;        /* whole request body read */
-    bool req_sent;        /* ... and written to the backend buffer */
-    bool continue_sent;   /* 100 Continue answered */
-    bool discard_body;    /* local handler: read and drop the body */
+    bool req_done;      /* whole request body read */
+    bool req_sent;      /* ... and written to the backend buffer */
+    bool continue_sent; /* 100 Continue answered */
+    bool discard_body;  /* local handler: read and drop the body */
 
     /* response */
     struct rp_msg resp;
-    int status;           /* what the client got (for the log) */
+    int status; /* what the client got (for the log) */
     struct rp_body_reader resp_body;
     struct rp_body_writer resp_out;
     bool resp_head_sent;
-    bool resp_done;       /* whole response written into the session's output */
+    bool resp_done; /* whole response written into the session's output */
     bool head_request;
 
     enum rp_handler_kind handler;
@@ -105,19 +105,19 @@ struct rp_exchange {
     struct rp_bconn *b;
     uint32_t server_idx;
     uint32_t tries;
-    bool retried_stale;   /* already retried once after a reused connection failed */
-    bool upgrade;         /* request asked for an upgrade */
-    bool body_touched;    /* request body bytes were consumed: it cannot be replayed */
-    bool resp_parsed;     /* backend response head received */
+    bool retried_stale; /* already retried once after a reused connection failed */
+    bool upgrade;       /* request asked for an upgrade */
+    bool body_touched;  /* request body bytes were consumed: it cannot be replayed */
+    bool resp_parsed;   /* backend response head received */
     bool backend_progress, paused_on_client; /* per step, for the backend timer */
     size_t resp_hint;
-    int fail_status;      /* status to answer when every server failed */
+    int fail_status;              /* status to answer when every server failed */
     struct rp_slice backend_head; /* the request head as sent, for a retry */
 
     /* accounting */
     uint64_t start_us, upstream_start_us, upstream_us;
-    uint64_t bytes_in, bytes_out;   /* set at the end from the session's totals */
-    uint64_t in_mark, out_mark;     /* session totals when the exchange began */
+    uint64_t bytes_in, bytes_out; /* set at the end from the session's totals */
+    uint64_t in_mark, out_mark;   /* session totals when the exchange began */
     char upstream_addr[64];
 };
 

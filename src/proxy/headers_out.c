@@ -132,8 +132,8 @@ struct rp_slice rp_proxy_build_request_head(struct rp_exchange *x, enum rp_body_
     const struct rp_route *rt = x->route;
     const struct rp_config *cfg = x->cfg;
     bool trust = cfg->proxy.trust_forwarded;
-    size_t cap = head_estimate(req, &rt->request_headers) + x->path.n + req->host.n * 3 +
-                 req->query.n;
+    size_t cap =
+        head_estimate(req, &rt->request_headers) + x->path.n + req->host.n * 3 + req->query.n;
     struct hbuf h = {.p = rp_arena_alloc(&x->arena, cap), .cap = cap};
     if (!h.p)
         return RP_SLICE_NULL;
@@ -162,8 +162,7 @@ struct rp_slice rp_proxy_build_request_head(struct rp_exchange *x, enum rp_body_
         struct rp_slice name = req->hdrs[i].name;
         if (drop_connection_field(req, name) || rp_slice_case_eq_cstr(name, "host") ||
             rp_slice_case_eq_cstr(name, "content-length") ||
-            rp_slice_case_eq_cstr(name, "expect") ||
-            rp_slice_case_eq_cstr(name, "x-request-id") ||
+            rp_slice_case_eq_cstr(name, "expect") || rp_slice_case_eq_cstr(name, "x-request-id") ||
             rp_slice_case_eq_cstr(name, "x-forwarded-for") ||
             rp_slice_case_eq_cstr(name, "x-forwarded-proto") ||
             rp_slice_case_eq_cstr(name, "x-forwarded-host") ||
@@ -183,7 +182,8 @@ struct rp_slice rp_proxy_build_request_head(struct rp_exchange *x, enum rp_body_
         put_joined(&h, req, "x-forwarded-for");
     puts_(&h, x->s->peer_ip);
     put(&h, "\r\n", 2);
-    const struct rp_header *xfp = trust ? rp_msg_find(req, RP_SLICE_LIT("x-forwarded-proto")) : NULL;
+    const struct rp_header *xfp =
+        trust ? rp_msg_find(req, RP_SLICE_LIT("x-forwarded-proto")) : NULL;
     put_field(&h, "X-Forwarded-Proto", xfp ? xfp->value : RP_SLICE_LIT("http"));
     const struct rp_header *xfh = trust ? rp_msg_find(req, RP_SLICE_LIT("x-forwarded-host")) : NULL;
     if (xfh)

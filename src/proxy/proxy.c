@@ -86,8 +86,8 @@ void rp_proxy_start(struct rp_exchange *x)
                       : x->req.body == RP_BODY_CHUNKED ? RP_OUT_CHUNKED
                                                        : RP_OUT_NONE;
     /* 100-continue is answered here (the backend never sees Expect): the body is wanted */
-    if (x->req.expect_continue && !x->req_done && x->req.version >= 11 &&
-        rp_buf_len(&s->in) == 0 && rp_session_out_room(s, 32)) {
+    if (x->req.expect_continue && !x->req_done && x->req.version >= 11 && rp_buf_len(&s->in) == 0 &&
+        rp_session_out_room(s, 32)) {
         rp_buf_put(&s->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
         x->continue_sent = true;
     }
@@ -160,8 +160,8 @@ static bool pump_request_body(struct rp_exchange *x)
             lim = len;
         enum rp_chunk_ev ev;
         struct rp_slice out;
-        ssize_t r = rp_body_read(&x->req_body, rp_buf_rptr(&s->in), lim, s->eof && lim == len,
-                                 &ev, &out);
+        ssize_t r =
+            rp_body_read(&x->req_body, rp_buf_rptr(&s->in), lim, s->eof && lim == len, &ev, &out);
         if (r < 0) {
             if (s->eof) {
                 rp_session_drain(s, true); /* the client gave up inside its body */
@@ -363,8 +363,8 @@ static bool pump_response_body(struct rp_exchange *x)
             lim = len;
         enum rp_chunk_ev ev;
         struct rp_slice out;
-        ssize_t r = rp_body_read(&x->resp_body, rp_buf_rptr(&b->in), lim, b->eof && lim == len,
-                                 &ev, &out);
+        ssize_t r =
+            rp_body_read(&x->resp_body, rp_buf_rptr(&b->in), lim, b->eof && lim == len, &ev, &out);
         if (r < 0) {
             rp_log_warn("upstream %s: %s sent a truncated or malformed body", x->upstream->name,
                         x->upstream_addr);

@@ -179,8 +179,8 @@ static bool step_head(struct rp_session *s)
             .max_head = cfg->limits.max_request_line + cfg->limits.max_header_size,
             .max_headers = cfg->limits.max_headers < 1024 ? cfg->limits.max_headers : 1024,
         };
-        ssize_t r = rp_h1_parse_request(rp_buf_rptr(&s->in), rp_buf_len(&s->in), &msg, &lim,
-                                        &s->head_hint);
+        ssize_t r =
+            rp_h1_parse_request(rp_buf_rptr(&s->in), rp_buf_len(&s->in), &msg, &lim, &s->head_hint);
         /* the parser bounds line + fields; the field block alone must fit max_header_size */
         if (r > 0 && msg.nhdrs &&
             (size_t)r - (size_t)(msg.hdrs[0].name.p - rp_buf_rptr(&s->in)) >

@@ -67,8 +67,7 @@ static void test_close_delimited_to_chunked(void)
 {
     char out[64];
     int err;
-    size_t n = transcode(RP_BODY_CLOSE, 0, RP_OUT_CHUNKED, "abcd", 4, true, out, sizeof(out),
-                         &err);
+    size_t n = transcode(RP_BODY_CLOSE, 0, RP_OUT_CHUNKED, "abcd", 4, true, out, sizeof(out), &err);
     CHECK_INT(err, 0);
     CHECK_MEM(out, n, "4\r\nabcd\r\n0\r\n\r\n");
 }
@@ -78,8 +77,8 @@ static void test_chunked_to_length_drops_trailers(void)
     const char *in = "2\r\nhi\r\n0\r\nX: y\r\n\r\n";
     char out[64];
     int err;
-    size_t n = transcode(RP_BODY_CHUNKED, 0, RP_OUT_CLOSE, in, strlen(in), false, out,
-                         sizeof(out), &err);
+    size_t n =
+        transcode(RP_BODY_CHUNKED, 0, RP_OUT_CLOSE, in, strlen(in), false, out, sizeof(out), &err);
     CHECK_INT(err, 0);
     CHECK_MEM(out, n, "hi");
 }
