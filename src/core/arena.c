@@ -101,14 +101,14 @@ void *rp_arena_calloc(struct rp_arena *a, size_t count, size_t size)
     return p;
 }
 
-void rp_arena_cache_drain(void)
+void rp_arena_cache_drain(unsigned keep)
 {
-    while (block_cache) {
+    while (block_cache && block_cache_n > keep) {
         struct rp_arena_block *b = block_cache;
         block_cache = b->next;
         free(b);
+        block_cache_n--;
     }
-    block_cache_n = 0;
 }
 
 char *rp_arena_strndup(struct rp_arena *a, const char *s, size_t n)

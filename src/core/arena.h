@@ -34,8 +34,8 @@ struct rp_slice rp_arena_slice_dup(struct rp_arena *a, struct rp_slice s);
 char *rp_arena_printf(struct rp_arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Free this thread's cache of spare blocks (at thread exit). */
-void rp_arena_cache_drain(void);
+/* Keep at most keep blocks in this thread's cache of spare blocks (0 at thread exit). */
+void rp_arena_cache_drain(unsigned keep);
 
 /* Free every block; the arena is empty and usable again. */
 void rp_arena_reset(struct rp_arena *a);

@@ -8,7 +8,9 @@ struct free_buf {
     struct free_buf *next;
 };
 
-#define POOL_MAX 1024 /* buffers kept per thread; beyond that they go back to malloc */
+/* buffers kept per thread: enough for the churn of many busy connections; a worker that falls
+ * quiet shrinks its pool (rp_buf_pool_shrink) so idle connections leave no memory behind */
+#define POOL_MAX 1024
 
 static _Thread_local struct free_buf *pool;
 static _Thread_local unsigned pool_n;
@@ -79,6 +81,16 @@ bool rp_buf_reserve(struct rp_buf *b, size_t want, size_t max_cap)
     b->data = p;
     b->cap = ncap;
     return true;
+}
+
+void rp_buf_pool_shrink(unsigned keep)
+{
+    while (pool && pool_n > keep) {
+        struct free_buf *f = pool;
+        pool = f->next;
+        pool_n--;
+        free(f);
+    }
 }
 
 void rp_buf_pool_drain(void)

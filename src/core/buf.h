@@ -28,6 +28,9 @@ void rp_buf_release(struct rp_buf *b);
  * growing up to max_cap when needed. Returns false when that is impossible. */
 bool rp_buf_reserve(struct rp_buf *b, size_t want, size_t max_cap);
 
+/* Keep at most keep pooled buffers of this thread (a quiet worker gives memory back). */
+void rp_buf_pool_shrink(unsigned keep);
+
 /* Free pooled buffers of this thread (at worker exit). */
 void rp_buf_pool_drain(void);
 

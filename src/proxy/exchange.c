@@ -30,6 +30,7 @@ static struct rp_exchange *exchange_new(struct rp_session *s)
     }
     x->s = s;
     x->w = s->w;
+    s->w->nexchanges++;
     x->slot = rp_cfg_slot_get(s->w);
     x->cfg = x->slot->cfg;
     x->file_fd = -1;
@@ -59,14 +60,14 @@ static void exchange_free(struct rp_exchange *x)
     free(x);
 }
 
-void rp_exchange_cache_drain(void)
+void rp_exchange_cache_drain(unsigned keep)
 {
-    while (spare) {
+    while (spare && nspare > keep) {
         struct rp_exchange *x = spare;
         spare = *(struct rp_exchange **)x;
         free(x);
+        nspare--;
     }
-    nspare = 0;
 }
 
 static void rebase(struct rp_slice *sl, const char *from, size_t len, char *to)

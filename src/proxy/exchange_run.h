@@ -28,8 +28,8 @@ void rp_exchange_abort(struct rp_exchange *x);
  * a malformed request body). */
 void rp_exchange_fail(struct rp_exchange *x);
 
-/* Free this thread's spare exchanges (at worker exit). */
-void rp_exchange_cache_drain(void);
+/* Keep at most keep spare exchanges of this thread (0 at worker exit). */
+void rp_exchange_cache_drain(unsigned keep);
 
 /* Handlers. */
 void rp_proxy_start(struct rp_exchange *x);

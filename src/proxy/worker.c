@@ -4,6 +4,7 @@
 #include "proxy/worker.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -184,6 +185,24 @@ void rp_worker_session_closed(struct rp_worker *w)
         w->exit = true;
 }
 
+/* Once a second: a worker that started no exchange since the last tick gives its spare buffers
+ * back, so that a burst leaves no memory behind idle keep-alive connections. */
+static void housekeeping(struct rp_timer *t)
+{
+    struct rp_worker *w = container_of(t, struct rp_worker, housekeeping);
+    if (w->nexchanges == w->nexchanges_seen && !w->trimmed) {
+        rp_buf_pool_shrink(8);
+        rp_arena_cache_drain(8);
+        rp_exchange_cache_drain(8);
+        malloc_trim(0); /* once per quiet period: return the freed heap pages */
+        w->trimmed = true;
+    } else if (w->nexchanges != w->nexchanges_seen) {
+        w->trimmed = false;
+    }
+    w->nexchanges_seen = w->nexchanges;
+    rp_timer_arm(&w->loop, t, 1000);
+}
+
 static void on_wake(struct rp_loop *loop)
 {
     struct rp_worker *w = loop->data;
@@ -199,6 +218,8 @@ static void *worker_main(void *arg)
     w->loop.data = w;
     w->loop.on_wake = on_wake;
     rp_timer_init(&w->drain_timer, drain_expired);
+    rp_timer_init(&w->housekeeping, housekeeping);
+    rp_timer_arm(&w->loop, &w->housekeeping, 1000);
     pick_up_config(w);
     for (uint32_t i = 0; rc == 0 && i < w->nlisteners; i++)
         rc = rp_loop_add(&w->loop, &w->listeners[i].io, EPOLLIN);
@@ -214,6 +235,7 @@ static void *worker_main(void *arg)
     }
     close_listeners(w);
     rp_pool_close_all(w);
+    rp_timer_disarm(&w->loop, &w->housekeeping);
     rp_loop_run_once(&w->loop, 0); /* run the deferred frees */
     if (w->slot) {
         w->slot->current = false;
@@ -221,8 +243,8 @@ static void *worker_main(void *arg)
         w->slot = NULL;
     }
     rp_buf_pool_drain();
-    rp_arena_cache_drain();
-    rp_exchange_cache_drain();
+    rp_arena_cache_drain(0);
+    rp_exchange_cache_drain(0);
     rp_router_thread_exit();
     rp_loop_close(&w->loop);
     return NULL;

@@ -63,6 +63,10 @@ struct rp_worker {
     struct rp_timer drain_timer;
     uint64_t rng; /* xorshift state for request ids */
     bool emfile_logged;
+    uint64_t nexchanges;      /* exchanges started, for the idle check */
+    uint64_t nexchanges_seen; /* ... at the last housekeeping tick */
+    bool trimmed;             /* caches already given back in this quiet period */
+    struct rp_timer housekeeping;
 };
 
 /* Process-wide state shared by the workers: the current config and its generation. */
