@@ -60,6 +60,7 @@ struct rp_session {
     uint64_t bytes_read, bytes_written; /* totals over the connection's life */
     bool can_read, can_write, eof, closed, want_close;
     bool rdhup; /* the peer's FIN or an error was signalled: read until recv says so */
+    bool nodelay; /* TCP_NODELAY set (lazily, see rp_session_flush) */
 };
 
 enum rp_handler_kind { RP_H_NONE, RP_H_LOCAL, RP_H_STATIC, RP_H_PROXY };

@@ -43,8 +43,6 @@ void rp_session_accept(struct rp_worker *w, int fd, const struct rp_listener_con
         close(fd);
         return;
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     s->io.fd = fd;
     s->io.cb = session_io;
     s->w = w;
@@ -131,6 +129,14 @@ ssize_t rp_session_fill(struct rp_session *s)
 bool rp_session_flush(struct rp_session *s)
 {
     bool progress = false;
+    /* Nagle would hold back the tail of a response written in several sends (a streamed body,
+     * a file after its head, the next keep-alive response); a connection that closes after
+     * this one write does not need the extra system call */
+    if (!s->nodelay && s->state != RP_SS_CLOSING && rp_buf_len(&s->out)) {
+        int one = 1;
+        setsockopt(s->io.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        s->nodelay = true;
+    }
     while (rp_buf_len(&s->out) && s->can_write) {
         ssize_t n = send(s->io.fd, rp_buf_rptr(&s->out), rp_buf_len(&s->out), MSG_NOSIGNAL);
         if (n > 0) {
