@@ -296,7 +296,7 @@ if ((IDLE_CONNS > 0)); then
             kill -0 "$ipid" 2>/dev/null || break
             sleep 0.1
         done
-        sleep 1
+        sleep 3 # idle means idle: let each proxy settle after the burst of requests
         loaded=$(mem_kb VmRSS "$PROXY_PID")
         echo go >&7
         exec 7>&-
