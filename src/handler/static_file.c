@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "handler/static_file.h"
+#include "http/ctype.h"
 
 /* ---- request header access ----
  * A local scan instead of rp_msg_find: this file only needs exact-name lookups and counting, and
@@ -48,17 +49,6 @@ static bool single_hdr(const struct rp_msg *m, const char *name, struct rp_slice
 
 /* ---- path mapping ---- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool is_dot_segment(const char *s, size_t n)
 {
     return (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.');
@@ -80,9 +70,11 @@ static bool join_under_root(const char *root, struct rp_slice path, char *out, s
     for (size_t i = 0; i < path.n; i++) {
         char ch = path.p[i];
         if (ch == '%') {
-            if (i + 2 >= path.n || hexval(path.p[i + 1]) < 0 || hexval(path.p[i + 2]) < 0)
+            if (i + 2 >= path.n || rp_hexval((unsigned char)path.p[i + 1]) < 0 ||
+                rp_hexval((unsigned char)path.p[i + 2]) < 0)
                 return false;
-            ch = (char)(hexval(path.p[i + 1]) * 16 + hexval(path.p[i + 2]));
+            ch = (char)(rp_hexval((unsigned char)path.p[i + 1]) * 16 +
+                        rp_hexval((unsigned char)path.p[i + 2]));
             i += 2;
         }
         if (ch == '\0')

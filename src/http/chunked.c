@@ -46,17 +46,6 @@ void rp_chunked_init(struct rp_chunked *c, uint32_t max_line, uint32_t max_trail
     c->max_trailer = max_trailer ? max_trailer : DEF_MAX_TRAILER;
 }
 
-static int hexval(unsigned char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 static bool is_ws(unsigned char ch)
 {
     return ch == ' ' || ch == '\t';
@@ -96,7 +85,7 @@ static int size_line_byte(struct rp_chunked *c, unsigned char ch)
     switch (c->state) {
     case S_SIZE_START:
     case S_SIZE:
-        h = hexval(ch);
+        h = rp_hexval(ch);
         if (h >= 0) {
             if (c->line_len > MAX_SIZE_DIGITS)
                 return -1;

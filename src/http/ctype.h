@@ -13,4 +13,16 @@ extern const unsigned char rp_http_ctype[256];
 
 #define RP_CT(c, bit) (rp_http_ctype[(unsigned char)(c)] & (bit))
 
+/* The value of a hex digit, or -1 (chunk sizes, percent-escapes). */
+static inline int rp_hexval(unsigned char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
 #endif

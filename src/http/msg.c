@@ -1,6 +1,8 @@
 /* Helpers over the version-neutral message model: method lookup, header search and token lists.
- * Nothing here allocates; everything reads slices the codecs filled. */
+ * Only rp_msg_keep allocates (from the caller's arena); the rest reads slices the codecs filled. */
 #include "http/msg.h"
+
+#include "core/arena.h"
 
 enum rp_method rp_method_from_slice(struct rp_slice m)
 {
@@ -86,4 +88,34 @@ bool rp_method_idempotent(enum rp_method m)
     default:
         return false;
     }
+}
+
+static void rebase(struct rp_slice *sl, const char *from, size_t len, char *to)
+{
+    if (sl->p >= from && sl->p <= from + len)
+        sl->p = to + (sl->p - from);
+}
+
+bool rp_msg_keep(struct rp_arena *a, struct rp_msg *dst, const struct rp_msg *src, const char *from,
+                 size_t len)
+{
+    char *to = rp_arena_alloc(a, len);
+    struct rp_header *hdrs = rp_arena_alloc(a, (src->nhdrs + 1) * sizeof(*hdrs));
+    if (!to || !hdrs)
+        return false;
+    memcpy(to, from, len);
+    *dst = *src;
+    if (src->nhdrs)
+        memcpy(hdrs, src->hdrs, src->nhdrs * sizeof(*hdrs));
+    dst->hdrs = hdrs;
+    dst->cap_hdrs = src->nhdrs + 1;
+    struct rp_slice *fields[] = {&dst->method,    &dst->target, &dst->path, &dst->query,
+                                 &dst->authority, &dst->reason, &dst->host};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        rebase(fields[i], from, len, to);
+    for (uint32_t i = 0; i < dst->nhdrs; i++) {
+        rebase(&hdrs[i].name, from, len, to);
+        rebase(&hdrs[i].value, from, len, to);
+    }
+    return true;
 }

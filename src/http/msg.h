@@ -76,6 +76,14 @@ const struct rp_header *rp_msg_find(const struct rp_msg *m, struct rp_slice name
 /* True when a comma-separated field (all instances of it) contains token, case-insensitive. */
 bool rp_msg_has_token(const struct rp_msg *m, struct rp_slice name, struct rp_slice token);
 
+struct rp_arena;
+
+/* Copy a parsed head out of the read buffer: the len bytes at from (which src's slices point
+ * into) and the header array go into arena a, and dst gets src with every slice moved there.
+ * Slices outside the head (a static "/") stay. Returns false when out of memory. */
+bool rp_msg_keep(struct rp_arena *a, struct rp_msg *dst, const struct rp_msg *src, const char *from,
+                 size_t len);
+
 /* True for methods RFC 9110 9.2.2 calls idempotent. */
 bool rp_method_idempotent(enum rp_method m);
 

@@ -1,18 +1,8 @@
 /* Request path normalisation (RFC 3986 2.3, 6.2.2, 5.2.4) before routing, and the safe join of a
  * normalised path under a static root. One pass: each segment is percent-normalised into the
  * output, then dropped or popped when it turns out to be a dot-segment. */
+#include "http/ctype.h"
 #include "http/uri.h"
-
-static int hexval(unsigned char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
 
 static bool is_unreserved(unsigned char ch)
 {
@@ -44,8 +34,8 @@ ssize_t rp_uri_normalize_path(struct rp_slice path, char *out, size_t cap,
         while (p < e && *p != '/') {
             unsigned char ch = *p;
             if (ch == '%') {
-                int h1 = e - p > 2 ? hexval(p[1]) : -1;
-                int h2 = h1 >= 0 ? hexval(p[2]) : -1;
+                int h1 = e - p > 2 ? rp_hexval(p[1]) : -1;
+                int h2 = h1 >= 0 ? rp_hexval(p[2]) : -1;
                 if (h2 < 0)
                     return -400;
                 unsigned char v = (unsigned char)(h1 << 4 | h2);

@@ -70,37 +70,6 @@ void rp_exchange_cache_drain(unsigned keep)
     }
 }
 
-static void rebase(struct rp_slice *sl, const char *from, size_t len, char *to)
-{
-    if (sl->p >= from && sl->p < from + len)
-        sl->p = to + (sl->p - from);
-    else if (sl->p && sl->n == 0)
-        sl->p = to; /* an empty slice at the very end of the head */
-}
-
-/* Copy the head (and the header array) into the arena so s->in can move on. */
-static bool keep_head(struct rp_exchange *x, const struct rp_msg *msg, const char *from, size_t len)
-{
-    char *to = rp_arena_alloc(&x->arena, len);
-    struct rp_header *hdrs = rp_arena_alloc(&x->arena, (msg->nhdrs + 1) * sizeof(*hdrs));
-    if (!to || !hdrs)
-        return false;
-    memcpy(to, from, len);
-    x->req = *msg;
-    memcpy(hdrs, msg->hdrs, msg->nhdrs * sizeof(*hdrs));
-    x->req.hdrs = hdrs;
-    x->req.cap_hdrs = msg->nhdrs + 1;
-    struct rp_slice *fields[] = {&x->req.method,    &x->req.target, &x->req.path, &x->req.query,
-                                 &x->req.authority, &x->req.reason, &x->req.host};
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-        rebase(fields[i], from, len, to);
-    for (uint32_t i = 0; i < x->req.nhdrs; i++) {
-        rebase(&hdrs[i].name, from, len, to);
-        rebase(&hdrs[i].value, from, len, to);
-    }
-    return true;
-}
-
 static bool valid_request_id(struct rp_slice v)
 {
     if (v.n == 0 || v.n > 128)
@@ -244,7 +213,7 @@ static void exchange_start(struct rp_exchange *x)
 void rp_exchange_begin(struct rp_session *s, const struct rp_msg *msg, size_t head_len)
 {
     struct rp_exchange *x = exchange_new(s);
-    if (!x || !keep_head(x, msg, rp_buf_rptr(&s->in), head_len)) {
+    if (!x || !rp_msg_keep(&x->arena, &x->req, msg, rp_buf_rptr(&s->in), head_len)) {
         rp_buf_consume(&s->in, head_len);
         if (x) {
             s->want_close = true;

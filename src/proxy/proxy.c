@@ -248,27 +248,6 @@ static bool start_response(struct rp_exchange *x)
     return true;
 }
 
-/* Copy the response head out of b->in into the arena (b->in will be reused for the body). */
-static bool keep_response_head(struct rp_exchange *x, const struct rp_msg *m, size_t len)
-{
-    const char *from = rp_buf_rptr(&x->b->in);
-    char *to = rp_arena_alloc(&x->arena, len);
-    struct rp_header *h = rp_arena_alloc(&x->arena, (m->nhdrs + 1) * sizeof(*h));
-    if (!to || !h)
-        return false;
-    memcpy(to, from, len);
-    x->resp = *m;
-    x->resp.hdrs = h;
-    x->resp.cap_hdrs = m->nhdrs + 1;
-    x->resp.reason.p = m->reason.n ? to + (m->reason.p - from) : to;
-    x->resp.host = RP_SLICE_NULL;
-    for (uint32_t i = 0; i < m->nhdrs; i++) {
-        h[i].name = (struct rp_slice){to + (m->hdrs[i].name.p - from), m->hdrs[i].name.n};
-        h[i].value = (struct rp_slice){to + (m->hdrs[i].value.p - from), m->hdrs[i].value.n};
-    }
-    return true;
-}
-
 static bool pump_response_head(struct rp_exchange *x)
 {
     struct rp_bconn *b = x->b;
@@ -300,7 +279,8 @@ static bool pump_response_head(struct rp_exchange *x)
                     progress = true;
                     continue;
                 }
-                if (!keep_response_head(x, &m, (size_t)r)) {
+                /* out of b->in, which the body will reuse */
+                if (!rp_msg_keep(&x->arena, &x->resp, &m, rp_buf_rptr(&b->in), (size_t)r)) {
                     rp_exchange_error(x, 502);
                     return true;
                 }
