@@ -158,6 +158,13 @@ void rp_defer_cancel(struct rp_loop *loop, struct rp_defer *d)
 {
     if (!d->queued)
         return;
+    /* in the pass being run, or queued for the next one */
+    for (struct rp_defer **pp = &loop->run_head; *pp; pp = &(*pp)->next)
+        if (*pp == d) {
+            *pp = d->next;
+            d->queued = false;
+            return;
+        }
     struct rp_defer **pp = &loop->defer_head, *prev = NULL;
     while (*pp && *pp != d) {
         prev = *pp;
@@ -171,13 +178,16 @@ void rp_defer_cancel(struct rp_loop *loop, struct rp_defer *d)
     d->queued = false;
 }
 
+/* Runs the calls queued before this pass; calls queued meanwhile wait for the next iteration
+ * (after a non-blocking epoll_wait), so a connection that keeps re-queueing itself cannot starve
+ * the others, the timers or shutdown. */
 static void run_deferred(struct rp_loop *loop)
 {
-    while (loop->defer_head) {
-        struct rp_defer *d = loop->defer_head;
-        loop->defer_head = d->next;
-        if (!loop->defer_head)
-            loop->defer_tail = NULL;
+    loop->run_head = loop->defer_head;
+    loop->defer_head = loop->defer_tail = NULL;
+    while (loop->run_head) {
+        struct rp_defer *d = loop->run_head;
+        loop->run_head = d->next;
         d->queued = false;
         d->cb(d);
     }

@@ -49,10 +49,11 @@ struct rp_loop {
     uint64_t now;  /* cached monotonic ms, refreshed every iteration */
     uint64_t tick; /* last processed wheel tick */
     uint32_t ntimers;
-    struct rp_timer slots[RP_WHEEL_SLOTS]; /* list heads */
-    struct rp_defer *defer_head, *defer_tail;
-    void (*on_wake)(struct rp_loop *loop); /* called in-loop after rp_loop_wake */
-    void *data;                            /* owner (the worker) */
+    struct rp_timer slots[RP_WHEEL_SLOTS];    /* list heads */
+    struct rp_defer *defer_head, *defer_tail; /* queued for the next pass */
+    struct rp_defer *run_head;                /* the rest of the pass being run */
+    void (*on_wake)(struct rp_loop *loop);    /* called in-loop after rp_loop_wake */
+    void *data;                               /* owner (the worker) */
 };
 
 int rp_loop_init(struct rp_loop *loop);
@@ -80,7 +81,8 @@ static inline bool rp_timer_armed(const struct rp_timer *t)
     return t->next != 0;
 }
 
-/* Queue d to run once at the end of this iteration (no-op when already queued). */
+/* Queue d to run once at the end of this iteration (no-op when already queued). A call queued
+ * while deferred calls run waits for the next iteration. */
 void rp_defer(struct rp_loop *loop, struct rp_defer *d, rp_defer_cb cb);
 /* Remove d from the queue if it is queued (its owner is going away). */
 void rp_defer_cancel(struct rp_loop *loop, struct rp_defer *d);

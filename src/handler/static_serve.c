@@ -11,15 +11,13 @@
 #include "proxy/exchange_run.h"
 #include "proxy/session.h"
 
-static void write_file_head(struct rp_exchange *x, const struct rp_static_result *res)
+static bool write_file_head(struct rp_exchange *x, const struct rp_static_result *res)
 {
     struct rp_session *s = x->s;
     if (!x->req_done)
         s->want_close = true;
-    if (!rp_session_out_room(s, 1024 + rp_header_ops_size(&x->route->response_headers))) {
-        rp_session_drain(s, true);
-        return;
-    }
+    if (!rp_session_out_piece(s, 1024 + rp_header_ops_size(&x->route->response_headers)))
+        return false;
     char *p = rp_buf_wptr(&s->out);
     size_t cap = rp_buf_room(&s->out);
     size_t n = rp_local_head_begin(x, res->status, res->status != 304 ? res->mime : NULL, p, cap);
@@ -38,6 +36,7 @@ static void write_file_head(struct rp_exchange *x, const struct rp_static_result
     s->out.tail += n;
     x->status = res->status;
     x->resp_head_sent = true;
+    return true;
 }
 
 void rp_static_start(struct rp_exchange *x)
@@ -50,7 +49,12 @@ void rp_static_start(struct rp_exchange *x)
     case 200:
     case 206:
     case 304:
-        write_file_head(x, &res);
+        if (!write_file_head(x, &res)) {
+            if (res.fd >= 0)
+                close(res.fd);
+            rp_session_drain(x->s, true); /* out of memory: x is gone with the session */
+            return;
+        }
         if (res.status == 304 || res.head_only || res.length == 0) {
             if (res.fd >= 0)
                 close(res.fd);

@@ -234,6 +234,7 @@ void rp_exchange_begin_error(struct rp_session *s, int status)
 {
     struct rp_exchange *x = exchange_new(s);
     s->want_close = true;
+    s->linger = true;
     if (!x) {
         rp_session_drain(s, true);
         return;
@@ -373,7 +374,7 @@ void rp_exchange_local_response(struct rp_exchange *x, int status, const char *c
     size_t extra_len = extra ? strlen(extra) : 0;
     size_t ops = x->route ? rp_header_ops_size(&x->route->response_headers) : 0;
     size_t need = 512 + extra_len + ops + (no_body ? 0 : body_len);
-    if (!rp_session_out_room(s, need)) {
+    if (!rp_session_out_piece(s, need)) {
         rp_session_drain(s, true);
         return;
     }
@@ -433,10 +434,13 @@ static void exchange_finish(struct rp_exchange *x)
     if (x->file_fd >= 0)
         close(x->file_fd);
     s->x = NULL;
-    if (s->want_close || s->w->draining || !x->req_done)
+    if (s->want_close || s->w->draining || !x->req_done) {
         s->state = RP_SS_CLOSING;
-    else
+        if (!x->req_done || rp_buf_len(&s->in))
+            s->linger = true; /* unread request bytes: a plain close would reset the connection */
+    } else {
         s->state = RP_SS_IDLE;
+    }
     exchange_free(x);
 }
 

@@ -40,6 +40,7 @@ enum rp_session_state {
     RP_SS_EXCHANGE, /* an exchange is running */
     RP_SS_TUNNEL,   /* upgraded: bytes are copied both ways */
     RP_SS_CLOSING,  /* flushing output, then close */
+    RP_SS_LINGER,   /* answer sent and write side shut: discarding what the client still sends */
 };
 
 struct rp_session {
@@ -59,8 +60,10 @@ struct rp_session {
     uint64_t head_started;              /* loop time when the current head's first byte arrived */
     uint64_t bytes_read, bytes_written; /* totals over the connection's life */
     bool can_read, can_write, eof, closed, want_close;
-    bool rdhup; /* the peer's FIN or an error was signalled: read until recv says so */
+    bool rdhup;   /* the peer's FIN or an error was signalled: read until recv says so */
     bool nodelay; /* TCP_NODELAY set (lazily, see rp_session_flush) */
+    bool linger;  /* the client may still be sending: close gracefully (RP_SS_LINGER) */
+    uint64_t linger_until;
 };
 
 enum rp_handler_kind { RP_H_NONE, RP_H_LOCAL, RP_H_STATIC, RP_H_PROXY };
@@ -110,7 +113,8 @@ struct rp_exchange {
     bool upgrade;       /* request asked for an upgrade */
     bool body_touched;  /* request body bytes were consumed: it cannot be replayed */
     bool resp_parsed;   /* backend response head received */
-    bool backend_progress, paused_on_client; /* per step, for the backend timer */
+    bool backend_progress, paused_on_client;          /* per step, for the backend timer */
+    bool tunnel_fin_to_backend, tunnel_fin_to_client; /* half-closes passed on */
     size_t resp_hint;
     int fail_status;              /* status to answer when every server failed */
     struct rp_slice backend_head; /* the request head as sent, for a retry */

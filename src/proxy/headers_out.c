@@ -256,7 +256,7 @@ bool rp_proxy_write_response_head(struct rp_exchange *x, const struct rp_msg *re
     const struct rp_config *cfg = x->cfg;
     const struct rp_header_ops *ops = &x->route->response_headers;
     size_t cap = head_estimate(resp, ops) + 256;
-    if (!rp_session_out_room(s, cap))
+    if (!rp_session_out_piece(s, cap))
         return false;
     struct hbuf h = {.p = rp_buf_wptr(&s->out), .cap = rp_buf_room(&s->out)};
     char line[64];
@@ -271,9 +271,11 @@ bool rp_proxy_write_response_head(struct rp_exchange *x, const struct rp_msg *re
     for (uint32_t i = 0; i < resp->nhdrs; i++) {
         struct rp_slice name = resp->hdrs[i].name;
         if (drop_connection_field(resp, name) ||
-            (out != RP_OUT_NONE && rp_slice_case_eq_cstr(name, "content-length")) ||
+            ((out != RP_OUT_NONE || resp->status == 204 || resp->status < 200) &&
+             rp_slice_case_eq_cstr(name, "content-length")) || /* RFC 9110 8.6 */
             rp_slice_case_eq_cstr(name, "server") || /* the backend's software stays hidden */
-            (cfg->proxy.via && rp_slice_case_eq_cstr(name, "via")) || removed_by(ops, name))
+            (cfg->proxy.via && rp_slice_case_eq_cstr(name, "via")) ||
+            removed_by(ops, name))
             continue;
         if (rp_slice_case_eq_cstr(name, "x-request-id"))
             has_request_id = true;

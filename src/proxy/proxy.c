@@ -87,7 +87,7 @@ void rp_proxy_start(struct rp_exchange *x)
                                                        : RP_OUT_NONE;
     /* 100-continue is answered here (the backend never sees Expect): the body is wanted */
     if (x->req.expect_continue && !x->req_done && x->req.version >= 11 && rp_buf_len(&s->in) == 0 &&
-        rp_session_out_room(s, 32)) {
+        rp_session_out_piece(s, 32)) {
         rp_buf_put(&s->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
         x->continue_sent = true;
     }
@@ -396,9 +396,19 @@ static bool tunnel_step(struct rp_exchange *x)
             return true;
         progress |= p;
     } while (p && !err);
+    /* a FIN is passed on as a half-close once everything before it was delivered; the tunnel
+     * ends when both directions are finished (or on an error) */
     bool client_done = s->eof && rp_buf_len(&s->in) == 0 && rp_buf_len(&b->out) == 0;
     bool backend_done = b->eof && rp_buf_len(&b->in) == 0 && rp_buf_len(&s->out) == 0;
-    if (err || client_done || backend_done) {
+    if (client_done && !x->tunnel_fin_to_backend) {
+        shutdown(b->io.fd, SHUT_WR);
+        x->tunnel_fin_to_backend = true;
+    }
+    if (backend_done && !x->tunnel_fin_to_client) {
+        shutdown(s->io.fd, SHUT_WR);
+        x->tunnel_fin_to_client = true;
+    }
+    if (err || b->error || (client_done && backend_done)) {
         rp_session_drain(s, true);
         return true;
     }

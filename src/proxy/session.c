@@ -163,9 +163,17 @@ bool rp_session_out_room(struct rp_session *s, size_t want)
         return false;
     if (rp_buf_room(&s->out) >= want)
         return true;
-    /* grow only for one big piece (a large head); otherwise wait for the flush */
-    size_t max = want > RP_BUF_SIZE ? rp_buf_len(&s->out) + want : RP_BUF_SIZE;
-    return rp_buf_reserve(&s->out, want, max);
+    return rp_buf_reserve(&s->out, want, s->out.cap > RP_BUF_SIZE ? s->out.cap : RP_BUF_SIZE);
+}
+
+bool rp_session_out_piece(struct rp_session *s, size_t want)
+{
+    if (!s->out.data && !rp_buf_acquire(&s->out))
+        return false;
+    if (rp_buf_room(&s->out) >= want)
+        return true;
+    /* bounded: a new exchange starts only while less than half a buffer waits (session_run) */
+    return rp_buf_reserve(&s->out, want, rp_buf_len(&s->out) + want);
 }
 
 /* Parse what we have of a head; start an exchange when it is complete. */
@@ -232,8 +240,43 @@ static uint64_t timer_for_state(struct rp_session *s)
         return rp_exchange_client_timeout(s->x);
     case RP_SS_CLOSING:
         return cfg->timeouts.send;
+    case RP_SS_LINGER:
+        return s->linger_until > s->w->loop.now ? s->linger_until - s->w->loop.now : 1;
     }
     return 0;
+}
+
+/* Like nginx's lingering close: after an answer that left request bytes unread, shut the write
+ * side and read and drop what still arrives for a short while, so that the client reads the
+ * answer instead of a reset caused by closing with unread data. */
+#define LINGER_MS 5000
+
+static void linger_discard(struct rp_session *s)
+{
+    static _Thread_local char sink[RP_BUF_SIZE];
+    for (int i = 0; i < 64; i++) {
+        ssize_t n = recv(s->io.fd, sink, sizeof(sink), 0);
+        if (n > 0)
+            continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return; /* the timer set in start_linger still runs */
+        session_close(s);
+        return;
+    }
+    rp_session_kick(s);
+}
+
+static void start_linger(struct rp_session *s)
+{
+    shutdown(s->io.fd, SHUT_WR);
+    rp_buf_release(&s->in);
+    rp_buf_release(&s->out);
+    s->state = RP_SS_LINGER;
+    s->linger_until = s->w->loop.now + LINGER_MS;
+    rp_timer_arm(&s->w->loop, &s->timer, LINGER_MS);
+    linger_discard(s);
 }
 
 void rp_session_run(struct rp_session *s)
@@ -250,7 +293,10 @@ void rp_session_run(struct rp_session *s)
                 session_close(s);
                 return;
             }
-            progress = step_head(s);
+            /* pipelined requests wait while earlier answers are still unsent: a client that
+             * does not read cannot make rampart buffer without bound */
+            if (rp_buf_len(&s->out) < RP_BUF_SIZE / 2)
+                progress = step_head(s);
             break;
         case RP_SS_EXCHANGE:
         case RP_SS_TUNNEL:
@@ -258,6 +304,9 @@ void rp_session_run(struct rp_session *s)
             break;
         case RP_SS_CLOSING:
             break;
+        case RP_SS_LINGER:
+            linger_discard(s);
+            return;
         }
         if (s->closed)
             return;
@@ -266,7 +315,10 @@ void rp_session_run(struct rp_session *s)
         if (s->closed)
             return;
         if (s->state == RP_SS_CLOSING && rp_buf_len(&s->out) == 0) {
-            session_close(s);
+            if (s->linger && !s->eof)
+                start_linger(s);
+            else
+                session_close(s);
             return;
         }
         if (!progress)

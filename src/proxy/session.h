@@ -29,9 +29,13 @@ ssize_t rp_session_fill(struct rp_session *s);
 /* Write s->out to the client; returns true when bytes were written. Errors close the session. */
 bool rp_session_flush(struct rp_session *s);
 
-/* Reserve room in s->out, taking a buffer when needed; false when out of memory or full
- * beyond the buffer (the caller waits for the flush). */
+/* Reserve room in s->out for streamed data, taking a buffer when needed; false when out of
+ * memory or when the buffer is full (the caller waits for the flush: back-pressure). */
 bool rp_session_out_room(struct rp_session *s, size_t want);
+
+/* Reserve room for one piece that must be written whole (a head, a local answer), growing the
+ * buffer past its standard size if needed; false only when out of memory. */
+bool rp_session_out_piece(struct rp_session *s, size_t want);
 
 /* Answer the exchange with a complete local response (error pages, respond, redirect).
  * extra: additional header lines, each ending in CRLF, or NULL. The connection is closed after

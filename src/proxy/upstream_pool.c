@@ -162,7 +162,8 @@ void rp_bconn_release(struct rp_bconn *b, const struct rp_upstream_conf *u, bool
 {
     struct rp_worker *w = b->w;
     b->x = NULL;
-    if (!reusable || b->eof || rp_buf_len(&b->in) || rp_buf_len(&b->out) || !u ||
+    /* rdhup: the backend's FIN already came with the response; its edge is spent */
+    if (!reusable || b->eof || b->rdhup || rp_buf_len(&b->in) || rp_buf_len(&b->out) || !u ||
         u->keepalive == 0 || w->draining) {
         rp_bconn_close(b);
         return;

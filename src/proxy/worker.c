@@ -236,7 +236,8 @@ static void *worker_main(void *arg)
     close_listeners(w);
     rp_pool_close_all(w);
     rp_timer_disarm(&w->loop, &w->housekeeping);
-    rp_loop_run_once(&w->loop, 0); /* run the deferred frees */
+    for (int i = 0; i < 16 && w->loop.defer_head; i++)
+        rp_loop_run_once(&w->loop, 0); /* run the deferred frees */
     if (w->slot) {
         w->slot->current = false;
         slot_free_if_done(w->slot);
