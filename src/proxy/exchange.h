@@ -118,6 +118,11 @@ struct rp_exchange {
     size_t resp_hint;
     int fail_status;              /* status to answer when every server failed */
     struct rp_slice backend_head; /* the request head as sent, for a retry */
+    struct {
+        char *p; /* request body bytes as framed for the backend (arena) */
+        size_t n;
+        bool overflow; /* too big or not wanted: no replay */
+    } replay;
 
     /* accounting */
     uint64_t start_us, upstream_start_us, upstream_us;

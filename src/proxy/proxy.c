@@ -17,9 +17,37 @@
 /* Room kept free in an output buffer for chunk framing and one trailer line. */
 #define FRAME_ROOM (RP_BODY_FRAME_OVERHEAD + 4200)
 
+/* A copy of the request body as framed for the backend, kept while it is small, so that an
+ * idempotent request can be sent again when a pooled connection turns out to be dead. */
+#define REPLAY_MAX (64 * 1024)
+
 static bool body_replayable(const struct rp_exchange *x)
 {
-    return x->req.body == RP_BODY_NONE || !x->body_touched;
+    return x->req.body == RP_BODY_NONE || !x->body_touched || (x->replay.p && !x->replay.overflow);
+}
+
+static void replay_keep(struct rp_exchange *x, const char *p, size_t n)
+{
+    if (x->replay.overflow || n == 0)
+        return;
+    if (!x->replay.p) {
+        /* only where a retry could happen: an idempotent request on a reused connection */
+        if (!x->b->reused || x->retried_stale || !rp_method_idempotent(x->req.meth)) {
+            x->replay.overflow = true;
+            return;
+        }
+        x->replay.p = rp_arena_alloc(&x->arena, REPLAY_MAX);
+        if (!x->replay.p) {
+            x->replay.overflow = true;
+            return;
+        }
+    }
+    if (REPLAY_MAX - x->replay.n < n) {
+        x->replay.overflow = true;
+        return;
+    }
+    memcpy(x->replay.p + x->replay.n, p, n);
+    x->replay.n += n;
 }
 
 /* Connect (or take a pooled connection) to the next server and queue the request head.
@@ -60,12 +88,16 @@ static void connect_next(struct rp_exchange *x, bool fresh)
                 return;
             }
         }
-        if (!rp_buf_reserve(&b->out, x->backend_head.n, x->backend_head.n + RP_BUF_SIZE)) {
+        size_t again = body_replayable(x) && x->replay.p ? x->replay.n : 0;
+        size_t need = x->backend_head.n + again;
+        if (!rp_buf_reserve(&b->out, need, need + RP_BUF_SIZE)) {
             rp_bconn_close(b);
             rp_exchange_error(x, 500);
             return;
         }
         rp_buf_put(&b->out, x->backend_head.p, x->backend_head.n);
+        if (again)
+            rp_buf_put(&b->out, x->replay.p, again); /* the body sent on the dead connection */
         b->x = x;
         x->b = b;
         x->upstream_start_us = rp_clock_mono_us();
@@ -177,7 +209,9 @@ static bool pump_request_body(struct rp_exchange *x)
         if (r > 0)
             x->body_touched = true;
         rp_buf_consume(&s->in, (size_t)r);
+        size_t mark = b->out.tail;
         rp_body_write(&x->req_out, &b->out, ev, out);
+        replay_keep(x, b->out.data + mark, b->out.tail - mark);
         if (max_body && x->req_body.total > max_body) {
             s->want_close = true;
             if (x->resp_head_sent)

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from util import (Client, build_request, get, http, make_config, raw_exchange, read_status_head,
-                  response_head, scale_conc, send_raw, wait_for)
+from util import (Client, build_request, encode_chunked, get, http, make_config, raw_exchange,
+                  read_status_head, response_head, scale_conc, send_raw, wait_for)
 
 
 @pytest.fixture
@@ -263,6 +263,28 @@ def test_retry_when_pooled_connection_dropped(rampart, backend):
             assert resp.status == 200, resp
             assert resp.body == f"b1 GET /retry/{i}\n".encode()
     assert b.nrequests == 4
+
+
+def test_put_with_body_retried_when_pooled_connection_dropped(rampart, backend):
+    """An idempotent request with a body (kept for replay while small) is sent again, body and
+    all, on a fresh connection when the pooled one was dead; with Content-Length and chunked."""
+    b = backend()
+    b.drop_reused = True
+    r = rampart(make_config(backends=[b.port], workers=1))
+    body = b"put-body-" * 500
+    with Client(r.port) as c:
+        assert c.request("GET", "/first").status == 200  # leaves a pooled connection
+        # head and body in one write, so the body is read before the dead connection shows
+        c.send(build_request("PUT", "/echo/cl", None, body) + body)
+        resp = c.read_response("PUT")
+        assert resp.status == 200, resp
+        assert resp.body == body
+        c.send(build_request("PUT", "/echo/chunked", None, None, chunked=True) +
+               b"".join(encode_chunked([body])))
+        resp = c.read_response("PUT")
+        assert resp.status == 200, resp
+        assert resp.body == body
+    assert b.nrequests == 3
 
 
 def test_pooled_connection_closed_by_backend_when_idle(rampart, backend):
