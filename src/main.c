@@ -1,7 +1,6 @@
 /* rampart: command line, start-up block, worker threads, and the signal loop (reload on SIGHUP,
  * log reopen on SIGUSR1, graceful stop on SIGTERM/SIGINT). */
 #include <errno.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +10,6 @@
 
 #include "config/check.h"
 #include "config/config.h"
-#include "core/buf.h"
 #include "core/log.h"
 #include "proxy/access_log.h"
 #include "proxy/worker.h"
@@ -168,9 +166,6 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
-    /* I/O buffers beyond the per-thread pools are mapped and unmapped whole, so a burst of busy
-     * connections leaves no heap behind once they go idle */
-    mallopt(M_MMAP_THRESHOLD, RP_BUF_SIZE);
 
     struct rp_config *initial = cfg; /* listeners live as long as the process */
     rp_config_ref(initial);

@@ -16,21 +16,24 @@ static bool write_file_head(struct rp_exchange *x, const struct rp_static_result
     struct rp_session *s = x->s;
     if (!x->req_done)
         s->want_close = true;
-    if (!rp_session_out_piece(s, 1024 + rp_header_ops_size(&x->route->response_headers)))
+    /* + Last-Modified, ETag, Accept-Ranges, Content-Length, Content-Range: under 512 bytes */
+    if (!rp_session_out_piece(s, rp_local_head_size(x, res->mime) + 512))
         return false;
     char *p = rp_buf_wptr(&s->out);
     size_t cap = rp_buf_room(&s->out);
     size_t n = rp_local_head_begin(x, res->status, res->status != 304 ? res->mime : NULL, p, cap);
-    int k = snprintf(p + n, cap - n, "Last-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n",
-                     res->last_modified, res->etag);
-    n += k > 0 ? (size_t)k : 0;
+    n += rp_fitted(snprintf(p + n, cap - n,
+                            "Last-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n",
+                            res->last_modified, res->etag),
+                   cap - n);
     if (res->status != 304) {
-        k = snprintf(p + n, cap - n, "Content-Length: %llu\r\n", (unsigned long long)res->length);
-        n += k > 0 ? (size_t)k : 0;
+        n += rp_fitted(
+            snprintf(p + n, cap - n, "Content-Length: %llu\r\n", (unsigned long long)res->length),
+            cap - n);
     }
     if (res->status == 206) {
-        k = snprintf(p + n, cap - n, "Content-Range: %s\r\n", res->content_range);
-        n += k > 0 ? (size_t)k : 0;
+        n += rp_fitted(snprintf(p + n, cap - n, "Content-Range: %s\r\n", res->content_range),
+                       cap - n);
     }
     n += rp_local_head_end(x, p + n, cap - n);
     s->out.tail += n;

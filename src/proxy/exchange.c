@@ -335,15 +335,21 @@ static size_t std_field(const struct rp_exchange *x, char *p, size_t cap, const 
 {
     if (!value[0] || rp_header_ops_hides(route_ops(x), name))
         return 0;
-    int n = snprintf(p, cap, "%s: %s\r\n", name, value);
-    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+    return rp_fitted(snprintf(p, cap, "%s: %s\r\n", name, value), cap);
+}
+
+size_t rp_local_head_size(const struct rp_exchange *x, const char *content_type)
+{
+    /* status line, Date, X-Request-ID, Content-Length, Connection and names: well under 256 */
+    return 256 + strlen(x->cfg->proxy.server_header) + (content_type ? strlen(content_type) : 0) +
+           (x->route ? rp_header_ops_size(&x->route->response_headers) : 0);
 }
 
 size_t rp_local_head_begin(struct rp_exchange *x, int status, const char *content_type, char *p,
                            size_t cap)
 {
-    int k = snprintf(p, cap, "HTTP/1.1 %03d %s\r\n", status, rp_http_reason(status));
-    size_t n = k > 0 ? (size_t)k : 0;
+    size_t n =
+        rp_fitted(snprintf(p, cap, "HTTP/1.1 %03d %s\r\n", status, rp_http_reason(status)), cap);
     n += std_field(x, p + n, cap - n, "Server", x->cfg->proxy.server_header);
     n += std_field(x, p + n, cap - n, "Date", date_now());
     n += std_field(x, p + n, cap - n, "X-Request-ID", x->request_id);
@@ -355,11 +361,11 @@ size_t rp_local_head_begin(struct rp_exchange *x, int status, const char *conten
 size_t rp_local_head_end(struct rp_exchange *x, char *p, size_t cap)
 {
     size_t n = x->route ? rp_header_ops_write(&x->route->response_headers, p, cap) : 0;
-    int k = snprintf(p + n, cap - n, "%s\r\n",
-                     x->s->want_close       ? "Connection: close\r\n"
-                     : x->req.version == 10 ? "Connection: keep-alive\r\n"
-                                            : "");
-    return n + (k > 0 ? (size_t)k : 0);
+    return n + rp_fitted(snprintf(p + n, cap - n, "%s\r\n",
+                                  x->s->want_close       ? "Connection: close\r\n"
+                                  : x->req.version == 10 ? "Connection: keep-alive\r\n"
+                                                         : ""),
+                         cap - n);
 }
 
 void rp_exchange_local_response(struct rp_exchange *x, int status, const char *content_type,
@@ -372,8 +378,7 @@ void rp_exchange_local_response(struct rp_exchange *x, int status, const char *c
         s->want_close = true; /* the unread body would be taken for the next request */
     bool no_body = x->head_request || status == 204 || status == 304 || status < 200;
     size_t extra_len = extra ? strlen(extra) : 0;
-    size_t ops = x->route ? rp_header_ops_size(&x->route->response_headers) : 0;
-    size_t need = 512 + extra_len + ops + (no_body ? 0 : body_len);
+    size_t need = rp_local_head_size(x, content_type) + extra_len + (no_body ? 0 : body_len);
     if (!rp_session_out_piece(s, need)) {
         rp_session_drain(s, true);
         return;
@@ -381,10 +386,8 @@ void rp_exchange_local_response(struct rp_exchange *x, int status, const char *c
     char *p = rp_buf_wptr(&s->out);
     size_t cap = rp_buf_room(&s->out);
     size_t n = rp_local_head_begin(x, status, body_len ? content_type : NULL, p, cap);
-    if (status >= 200 && status != 204 && status != 304) {
-        int k = snprintf(p + n, cap - n, "Content-Length: %zu\r\n", body_len);
-        n += k > 0 ? (size_t)k : 0;
-    }
+    if (status >= 200 && status != 204 && status != 304)
+        n += rp_fitted(snprintf(p + n, cap - n, "Content-Length: %zu\r\n", body_len), cap - n);
     if (extra_len) {
         memcpy(p + n, extra, extra_len);
         n += extra_len;

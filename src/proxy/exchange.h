@@ -120,7 +120,7 @@ struct rp_exchange {
     struct rp_slice backend_head; /* the request head as sent, for a retry */
     struct {
         char *p; /* request body bytes as framed for the backend (arena) */
-        size_t n;
+        size_t n, cap;
         bool overflow; /* too big or not wanted: no replay */
     } replay;
 

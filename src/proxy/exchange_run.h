@@ -53,10 +53,19 @@ size_t rp_header_ops_size(const struct rp_header_ops *ops);
 bool rp_header_ops_hides(const struct rp_header_ops *ops, const char *name);
 size_t rp_header_ops_write(const struct rp_header_ops *ops, char *out, size_t cap);
 
-/* Heads rampart writes itself (local answers, static files): the status line with Server,
- * Date, X-Request-ID and Content-Type (content_type may be NULL), then, after the caller's own
- * fields, the route's response header edits, Connection and the blank line. Each returns the
- * bytes written into p[0..cap). */
+/* Heads rampart writes itself (local answers, static files): the room they need besides the
+ * caller's own fields; the status line with Server, Date, X-Request-ID and Content-Type
+ * (content_type may be NULL); then, after the caller's own fields, the route's response header
+ * edits, Connection and the blank line. The writers return the bytes written into p[0..cap)
+ * and never write past cap. */
+/* snprintf's result as bytes written, or 0 when it did not fit: rooms are sized beforehand
+ * (rp_local_head_size), so 0 means a bug, and then a field is dropped instead of overrunning. */
+static inline size_t rp_fitted(int k, size_t cap)
+{
+    return k > 0 && (size_t)k < cap ? (size_t)k : 0;
+}
+
+size_t rp_local_head_size(const struct rp_exchange *x, const char *content_type);
 size_t rp_local_head_begin(struct rp_exchange *x, int status, const char *content_type, char *p,
                            size_t cap);
 size_t rp_local_head_end(struct rp_exchange *x, char *p, size_t cap);

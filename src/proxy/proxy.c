@@ -30,21 +30,27 @@ static void replay_keep(struct rp_exchange *x, const char *p, size_t n)
 {
     if (x->replay.overflow || n == 0)
         return;
-    if (!x->replay.p) {
-        /* only where a retry could happen: an idempotent request on a reused connection */
-        if (!x->b->reused || x->retried_stale || !rp_method_idempotent(x->req.meth)) {
-            x->replay.overflow = true;
-            return;
-        }
-        x->replay.p = rp_arena_alloc(&x->arena, REPLAY_MAX);
-        if (!x->replay.p) {
-            x->replay.overflow = true;
-            return;
-        }
-    }
-    if (REPLAY_MAX - x->replay.n < n) {
+    /* only where a retry could happen: an idempotent request on a reused connection */
+    if (!x->replay.p && (!x->b->reused || x->retried_stale || !rp_method_idempotent(x->req.meth) ||
+                         (x->req.body == RP_BODY_LENGTH && x->req.content_length > REPLAY_MAX))) {
         x->replay.overflow = true;
         return;
+    }
+    if (x->replay.cap - x->replay.n < n) {
+        /* sized to the body when its length is known, else doubling from 4 KiB */
+        size_t cap = x->req.body == RP_BODY_LENGTH ? (size_t)x->req.content_length
+                                                   : (x->replay.cap ? x->replay.cap * 2 : 4096);
+        while (cap < x->replay.n + n)
+            cap *= 2;
+        char *np = cap <= REPLAY_MAX ? rp_arena_alloc(&x->arena, cap) : NULL;
+        if (!np) {
+            x->replay.overflow = true;
+            return;
+        }
+        if (x->replay.n)
+            memcpy(np, x->replay.p, x->replay.n);
+        x->replay.p = np;
+        x->replay.cap = cap;
     }
     memcpy(x->replay.p + x->replay.n, p, n);
     x->replay.n += n;

@@ -229,6 +229,8 @@ static uint64_t timer_for_state(struct rp_session *s)
     const struct rp_config *cfg = s->w->slot->cfg;
     switch (s->state) {
     case RP_SS_IDLE:
+        if (rp_buf_len(&s->out))
+            return cfg->timeouts.send; /* a slow reader of the last answer */
         return s->nrequests ? cfg->timeouts.keepalive : cfg->timeouts.header;
     case RP_SS_HEAD: {
         uint64_t end = s->head_started + cfg->timeouts.header;
@@ -290,8 +292,10 @@ void rp_session_run(struct rp_session *s)
         case RP_SS_IDLE:
         case RP_SS_HEAD:
             if (s->w->draining && s->state == RP_SS_IDLE && rp_buf_len(&s->in) == 0) {
-                session_close(s);
-                return;
+                rp_session_drain(s, false); /* closes, or flushes the last answer first */
+                if (s->closed)
+                    return;
+                break;
             }
             /* pipelined requests wait while earlier answers are still unsent: a client that
              * does not read cannot make rampart buffer without bound */
@@ -358,8 +362,16 @@ static void session_timeout(struct rp_timer *t)
 void rp_session_drain(struct rp_session *s, bool force)
 {
     s->want_close = true;
-    if (force || (s->state == RP_SS_IDLE && rp_buf_len(&s->in) == 0))
+    if (force) {
         session_close(s);
+    } else if (s->state == RP_SS_IDLE && rp_buf_len(&s->in) == 0) {
+        if (rp_buf_len(&s->out) == 0) {
+            session_close(s);
+        } else {
+            s->state = RP_SS_CLOSING; /* the last answer is still being sent: finish it */
+            rp_session_kick(s);
+        }
+    }
 }
 
 static void free_cb(struct rp_defer *d)

@@ -124,3 +124,43 @@ def test_tunnel_passes_half_close(rampart):
     t.join(5)
     lsock.close()
     assert rest == b"bye after 5", rest
+
+
+def test_shutdown_finishes_an_answer_still_being_sent(rampart):
+    """SIGTERM while a large answer waits in rampart's buffers: the client still gets all of
+    it, then the process exits 0."""
+    size = 4 * 1024 * 1024
+    routes = [{"match": {"path": "/huge"},
+               "respond": {"status": 200, "body": "h" * size, "content_type": "text/plain"}}]
+    r = rampart(make_config(routes=routes, workers=1))
+    s = socket.create_connection(("127.0.0.1", r.port), timeout=10)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.sendall(b"GET /huge HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(0.5)  # rampart fills the socket and keeps the rest buffered
+    r.proc.send_signal(15)
+    got = bytearray()
+    while True:
+        d = s.recv(1 << 20)
+        if not d:
+            break
+        got.extend(d)
+    s.close()
+    head, _, body = bytes(got).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head[:100]
+    assert len(body) == size
+    assert r.proc.wait(10) == 0
+
+
+def test_long_configured_fields_on_local_answers(rampart):
+    """A long Content-Type and Server from the config with a body close to one buffer: the
+    head is sized for them (under the sanitizers this would catch an overrun)."""
+    ctype = "text/plain; x=" + "a" * 1000
+    body = "b" * 15872
+    routes = [{"match": {"path": "/c"},
+               "respond": {"status": 200, "body": body, "content_type": ctype}}]
+    r = rampart(make_config(routes=routes, proxy={"server_header": "s" * 600}))
+    for _ in range(3):
+        resp = get(r.port, "/c")
+        assert resp.status == 200
+        assert resp.header("content-type") == ctype
+        assert resp.body == body.encode()
