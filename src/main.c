@@ -170,7 +170,8 @@ int main(int argc, char **argv)
     struct rp_config *initial = cfg; /* listeners live as long as the process */
     rp_config_ref(initial);
     rp_config_describe(cfg, stderr);
-    fprintf(stderr, "workers  %u\n", n);
+    if (n != cfg->workers) /* the block above said the file's value; say what runs */
+        fprintf(stderr, "workers  %u (%s)\n", n, workers > 0 ? "--workers" : "one per CPU");
     if (rp_workers_start(cfg, n) < 0)
         return 1;
     rp_log_info("rampart %s started (pid %d)", RP_VERSION, (int)getpid());
