@@ -43,6 +43,9 @@ bool rp_static_step(struct rp_exchange *x);
 /* Backend request head for x (in the exchange arena). */
 struct rp_slice rp_proxy_build_request_head(struct rp_exchange *x, enum rp_body_out out);
 
+/* True when a response's Transfer-Encoding names a coding besides chunked (gzip, ...). */
+bool rp_response_has_codings(const struct rp_msg *m);
+
 /* Write the client response head for resp into s->out; false when out of memory. */
 bool rp_proxy_write_response_head(struct rp_exchange *x, const struct rp_msg *resp,
                                   enum rp_body_out out);

@@ -249,6 +249,40 @@ size_t rp_header_ops_write(const struct rp_header_ops *ops, char *out, size_t ca
     return h.overflow ? 0 : h.n;
 }
 
+/* Each transfer coding of m other than chunked, followed by ", " (all Transfer-Encoding fields,
+ * in order). */
+static void put_codings(struct hbuf *h, const struct rp_msg *m)
+{
+    for (uint32_t i = 0; i < m->nhdrs; i++) {
+        if (!rp_slice_case_eq_cstr(m->hdrs[i].name, "transfer-encoding"))
+            continue;
+        struct rp_slice v = m->hdrs[i].value;
+        while (v.n) {
+            const char *comma = memchr(v.p, ',', v.n);
+            size_t len = comma ? (size_t)(comma - v.p) : v.n;
+            struct rp_slice c = rp_slice_trim_ows((struct rp_slice){v.p, len});
+            if (c.n && !rp_slice_case_eq_cstr(c, "chunked")) {
+                put_slice(h, c);
+                put(h, ", ", 2);
+            }
+            v.p += comma ? len + 1 : len;
+            v.n -= comma ? len + 1 : len;
+        }
+    }
+}
+
+bool rp_response_has_codings(const struct rp_msg *m)
+{
+    char tmp[8];
+    for (uint32_t i = 0; i < m->nhdrs; i++)
+        if (rp_slice_case_eq_cstr(m->hdrs[i].name, "transfer-encoding")) {
+            struct hbuf h = {.p = tmp, .cap = sizeof(tmp)};
+            put_codings(&h, m);
+            return h.n || h.overflow;
+        }
+    return false;
+}
+
 bool rp_proxy_write_response_head(struct rp_exchange *x, const struct rp_msg *resp,
                                   enum rp_body_out out)
 {
@@ -300,7 +334,10 @@ bool rp_proxy_write_response_head(struct rp_exchange *x, const struct rp_msg *re
                  (unsigned long long)resp->content_length);
         puts_(&h, cl);
     } else if (out == RP_OUT_CHUNKED) {
-        puts_(&h, "Transfer-Encoding: chunked\r\n");
+        /* codings the backend applied before chunked stay on the body: name them again */
+        puts_(&h, "Transfer-Encoding: ");
+        put_codings(&h, resp);
+        puts_(&h, "chunked\r\n");
     }
     if (resp->status == 101) {
         const struct rp_header *up = rp_msg_find(resp, RP_SLICE_LIT("upgrade"));

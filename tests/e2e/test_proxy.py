@@ -808,3 +808,27 @@ def test_absolute_form_replaces_host(proxied):
     assert resp.status == 200
     assert b.last().headers_all("host") == ["auth.example"]
     assert b.last().target == "/abs"
+
+
+def test_response_transfer_coding_kept(rampart, backend):
+    """A backend body with a transfer coding under chunked (Transfer-Encoding: gzip, chunked)
+    reaches an HTTP/1.1 client still named as such; an HTTP/1.0 client, which cannot be told
+    about it, gets a 502 instead of coded bytes."""
+    import gzip
+    coded = gzip.compress(b"hello coded world\n" * 50)
+    b = backend()
+
+    def te(be, req, conn):
+        head = response_head(200, [("Transfer-Encoding", "gzip, chunked")])
+        conn.sendall(head + b"%x\r\n" % len(coded) + coded + b"\r\n0\r\n\r\n")
+        return True
+
+    b.on("/te", te)
+    r = rampart(make_config(backends=[b.port]))
+    with Client(r.port) as c:
+        resp = c.request("GET", "/te")
+    assert resp.status == 200, resp
+    assert resp.header("transfer-encoding").replace(" ", "").lower() == "gzip,chunked"
+    assert resp.body == coded
+    raw = send_raw(r.port, b"GET /te HTTP/1.0\r\nHost: x\r\n\r\n")
+    assert raw.startswith(b"HTTP/1.1 502"), raw[:100]
