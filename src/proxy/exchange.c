@@ -427,16 +427,23 @@ static void count_bytes(struct rp_exchange *x)
     x->bytes_out = s->bytes_written + rp_buf_len(&s->out) - x->out_mark;
 }
 
-static void exchange_finish(struct rp_exchange *x)
+/* The end every exchange shares: its log line, its backend connection (pooled unless aborted)
+ * and file released, the session free of it. */
+static void exchange_end(struct rp_exchange *x, bool abort)
 {
-    struct rp_session *s = x->s;
     count_bytes(x);
     rp_access_log(x);
     if (x->handler == RP_H_PROXY)
-        rp_proxy_release(x, false);
+        rp_proxy_release(x, abort);
     if (x->file_fd >= 0)
         close(x->file_fd);
-    s->x = NULL;
+    x->s->x = NULL;
+}
+
+static void exchange_finish(struct rp_exchange *x)
+{
+    struct rp_session *s = x->s;
+    exchange_end(x, false);
     if (s->want_close || s->w->draining || !x->req_done) {
         s->state = RP_SS_CLOSING;
         if (!x->req_done || rp_buf_len(&s->in))
@@ -449,16 +456,9 @@ static void exchange_finish(struct rp_exchange *x)
 
 void rp_exchange_abort(struct rp_exchange *x)
 {
-    struct rp_session *s = x->s;
     if (!x->status)
         x->status = 499; /* the client went away before an answer (nginx's convention) */
-    count_bytes(x);
-    rp_access_log(x);
-    if (x->handler == RP_H_PROXY)
-        rp_proxy_release(x, true);
-    if (x->file_fd >= 0)
-        close(x->file_fd);
-    s->x = NULL;
+    exchange_end(x, true);
     exchange_free(x);
 }
 

@@ -30,7 +30,7 @@ struct rp_bconn {
     struct rp_pool *pool;
     uint64_t idle_deadline;
     struct rp_sockaddr addr;
-    bool connecting, can_read, can_write, eof, closed, reused, timed_out, error, sent_any;
+    bool connecting, can_read, can_write, eof, closed, reused, timed_out, error;
     bool rdhup; /* as in rp_session */
 };
 

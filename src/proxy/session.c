@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "http/h1_parse.h"
+#include "net/sock_io.h"
 #include "proxy/exchange_run.h"
 
 #define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
@@ -100,35 +101,16 @@ ssize_t rp_session_fill(struct rp_session *s)
         max = RP_BUF_SIZE;
     if (!rp_buf_reserve(&s->in, 1, max))
         return 0;
-    for (;;) {
-        ssize_t n = recv(s->io.fd, rp_buf_wptr(&s->in), rp_buf_room(&s->in), 0);
-        if (n > 0) {
-            /* a short read drained the socket: with edge-triggered epoll the next bytes raise a
-             * new edge, so no EAGAIN round trip is needed, unless the peer's FIN is pending */
-            if ((size_t)n < rp_buf_room(&s->in) && !s->rdhup)
-                s->can_read = false;
-            s->in.tail += (size_t)n;
-            s->bytes_read += (uint64_t)n;
-            return n;
-        }
-        if (n == 0) {
-            s->eof = true;
-            return -1;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN) {
-            s->can_read = false;
-            return 0;
-        }
+    ssize_t n = rp_sock_recv(s->io.fd, &s->in, &s->can_read, s->rdhup);
+    if (n > 0)
+        s->bytes_read += (uint64_t)n;
+    else if (n < 0)
         s->eof = true;
-        return -1;
-    }
+    return n < 0 ? -1 : n;
 }
 
 bool rp_session_flush(struct rp_session *s)
 {
-    bool progress = false;
     /* Nagle would hold back the tail of a response written in several sends (a streamed body,
      * a file after its head, the next keep-alive response); a connection that closes after
      * this one write does not need the extra system call */
@@ -137,24 +119,12 @@ bool rp_session_flush(struct rp_session *s)
         setsockopt(s->io.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         s->nodelay = true;
     }
-    while (rp_buf_len(&s->out) && s->can_write) {
-        ssize_t n = send(s->io.fd, rp_buf_rptr(&s->out), rp_buf_len(&s->out), MSG_NOSIGNAL);
-        if (n > 0) {
-            rp_buf_consume(&s->out, (size_t)n);
-            s->bytes_written += (uint64_t)n;
-            progress = true;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN) {
-            s->can_write = false;
-            break;
-        }
+    int err;
+    ssize_t n = rp_sock_send(s->io.fd, &s->out, &s->can_write, &err);
+    s->bytes_written += (uint64_t)n;
+    if (err)
         session_close(s); /* the client went away */
-        return progress;
-    }
-    return progress;
+    return n > 0;
 }
 
 bool rp_session_out_room(struct rp_session *s, size_t want)

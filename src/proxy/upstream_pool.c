@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "net/sock_io.h"
 #include "proxy/session.h"
 
 #define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
@@ -192,52 +193,18 @@ ssize_t rp_bconn_fill(struct rp_bconn *b, size_t max)
         return b->eof ? -1 : 0;
     if (!rp_buf_reserve(&b->in, 1, max < RP_BUF_SIZE ? RP_BUF_SIZE : max))
         return 0;
-    for (;;) {
-        ssize_t n = recv(b->io.fd, rp_buf_wptr(&b->in), rp_buf_room(&b->in), 0);
-        if (n > 0) {
-            if ((size_t)n < rp_buf_room(&b->in) && !b->rdhup)
-                b->can_read = false; /* drained: see rp_session_fill */
-            b->in.tail += (size_t)n;
-            return n;
-        }
-        if (n == 0) {
-            b->eof = true;
-            return -1;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN) {
-            b->can_read = false;
-            return 0;
-        }
+    ssize_t n = rp_sock_recv(b->io.fd, &b->in, &b->can_read, b->rdhup);
+    if (n < 0) {
         b->eof = true;
-        b->error = true;
+        b->error = n == RP_SOCK_ERR;
         return -1;
     }
+    return n;
 }
 
 bool rp_bconn_flush(struct rp_bconn *b, int *err)
 {
-    bool progress = false;
-    *err = 0;
-    while (rp_buf_len(&b->out) && b->can_write) {
-        ssize_t n = send(b->io.fd, rp_buf_rptr(&b->out), rp_buf_len(&b->out), MSG_NOSIGNAL);
-        if (n > 0) {
-            rp_buf_consume(&b->out, (size_t)n);
-            b->sent_any = true;
-            progress = true;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN) {
-            b->can_write = false;
-            break;
-        }
-        *err = n < 0 ? -errno : -EPIPE;
-        break;
-    }
-    return progress;
+    return rp_sock_send(b->io.fd, &b->out, &b->can_write, err) > 0;
 }
 
 void rp_pool_close_all(struct rp_worker *w)
