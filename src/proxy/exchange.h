@@ -17,6 +17,9 @@
 #include "proxy/worker.h"
 
 struct rp_exchange;
+struct rp_h2_conn;    /* src/h2/: one HTTP/2 connection (client side or backend side) */
+struct rp_h2_stream;  /* src/h2/: one stream of it, seen by an exchange as a session or bconn */
+typedef struct ssl_st SSL;
 
 /* One connection to a backend server. */
 struct rp_bconn {
@@ -32,9 +35,13 @@ struct rp_bconn {
     struct rp_sockaddr addr;
     bool connecting, can_read, can_write, eof, closed, reused, timed_out, error;
     bool rdhup; /* as in rp_session */
+    SSL *ssl;   /* TLS to the backend (src/tls/), NULL for plain TCP */
+    bool handshaking;           /* connected, TLS handshake not finished */
+    struct rp_h2_stream *h2s;   /* not a socket: one stream of an HTTP/2 backend connection */
 };
 
 enum rp_session_state {
+    RP_SS_HANDSHAKE, /* TLS handshake in progress (listeners with tls:) */
     RP_SS_IDLE,     /* waiting for the first byte of a request */
     RP_SS_HEAD,     /* reading a request head */
     RP_SS_EXCHANGE, /* an exchange is running */
@@ -64,6 +71,9 @@ struct rp_session {
     bool nodelay; /* TCP_NODELAY set (lazily, see rp_session_flush) */
     bool linger;  /* the client may still be sending: close gracefully (RP_SS_LINGER) */
     uint64_t linger_until;
+    SSL *ssl;                 /* TLS (src/tls/), NULL for plain TCP */
+    struct rp_h2_conn *h2;    /* this connection speaks HTTP/2: src/h2/ runs it */
+    struct rp_h2_stream *h2s; /* not a socket: one HTTP/2 stream of a connection (io.fd = -1) */
 };
 
 enum rp_handler_kind { RP_H_NONE, RP_H_LOCAL, RP_H_STATIC, RP_H_PROXY };

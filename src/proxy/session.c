@@ -13,10 +13,16 @@
 #include "http/h1_parse.h"
 #include "net/sock_io.h"
 #include "proxy/exchange_run.h"
+#include "tls/tls_io.h"
 
 #define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
 
 static void session_io(struct rp_io *io, uint32_t events);
+
+static struct rp_tls_ready tls_ready(struct rp_session *s)
+{
+    return (struct rp_tls_ready){&s->can_read, &s->can_write};
+}
 static void session_timeout(struct rp_timer *t);
 static void session_close(struct rp_session *s);
 
@@ -101,7 +107,8 @@ ssize_t rp_session_fill(struct rp_session *s)
         max = RP_BUF_SIZE;
     if (!rp_buf_reserve(&s->in, 1, max))
         return 0;
-    ssize_t n = rp_sock_recv(s->io.fd, &s->in, &s->can_read, s->rdhup);
+    ssize_t n = s->ssl ? rp_tls_recv(s->ssl, &s->in, tls_ready(s))
+                       : rp_sock_recv(s->io.fd, &s->in, &s->can_read, s->rdhup);
     if (n > 0)
         s->bytes_read += (uint64_t)n;
     else if (n < 0)
@@ -120,7 +127,8 @@ bool rp_session_flush(struct rp_session *s)
         s->nodelay = true;
     }
     int err;
-    ssize_t n = rp_sock_send(s->io.fd, &s->out, &s->can_write, &err);
+    ssize_t n = s->ssl ? rp_tls_send(s->ssl, &s->out, tls_ready(s), &err)
+                       : rp_sock_send(s->io.fd, &s->out, &s->can_write, &err);
     s->bytes_written += (uint64_t)n;
     if (err)
         session_close(s); /* the client went away */
@@ -194,10 +202,28 @@ static bool step_head(struct rp_session *s)
     return false;
 }
 
+/* TLS listeners: finish the handshake before reading requests. */
+static bool step_handshake(struct rp_session *s)
+{
+    const char *why = NULL;
+    int r = rp_tls_handshake(s->ssl, tls_ready(s), &why);
+    if (r < 0) {
+        rp_log_debug("client %s: TLS handshake failed: %s", s->peer_ip, why);
+        session_close(s);
+        return true;
+    }
+    if (r == 0)
+        return false;
+    s->state = RP_SS_IDLE;
+    return true;
+}
+
 static uint64_t timer_for_state(struct rp_session *s)
 {
     const struct rp_config *cfg = s->w->slot->cfg;
     switch (s->state) {
+    case RP_SS_HANDSHAKE:
+        return cfg->timeouts.header;
     case RP_SS_IDLE:
         if (rp_buf_len(&s->out))
             return cfg->timeouts.send; /* a slow reader of the last answer */
@@ -259,6 +285,9 @@ void rp_session_run(struct rp_session *s)
     for (; rounds < 64; rounds++) {
         bool progress = false;
         switch (s->state) {
+        case RP_SS_HANDSHAKE:
+            progress = step_handshake(s);
+            break;
         case RP_SS_IDLE:
         case RP_SS_HEAD:
             if (s->w->draining && s->state == RP_SS_IDLE && rp_buf_len(&s->in) == 0) {
@@ -357,6 +386,8 @@ static void session_close(struct rp_session *s)
     if (s->x)
         rp_exchange_abort(s->x);
     rp_timer_disarm(&s->w->loop, &s->timer);
+    rp_tls_free(s->ssl, !s->eof);
+    s->ssl = NULL;
     close(s->io.fd);
     rp_buf_release(&s->in);
     rp_buf_release(&s->out);

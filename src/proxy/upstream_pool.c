@@ -14,8 +14,14 @@
 #include "core/log.h"
 #include "net/sock_io.h"
 #include "proxy/session.h"
+#include "tls/tls_io.h"
 
 #define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
+
+static struct rp_tls_ready tls_ready(struct rp_bconn *b)
+{
+    return (struct rp_tls_ready){&b->can_read, &b->can_write};
+}
 
 static struct rp_pool *pool_for(struct rp_worker *w, const struct rp_sockaddr *addr)
 {
@@ -152,6 +158,8 @@ void rp_bconn_close(struct rp_bconn *b)
     b->closed = true;
     pool_unlink(b);
     rp_timer_disarm(&b->w->loop, &b->timer);
+    rp_tls_free(b->ssl, !b->eof);
+    b->ssl = NULL;
     close(b->io.fd);
     rp_buf_release(&b->in);
     rp_buf_release(&b->out);
@@ -193,7 +201,8 @@ ssize_t rp_bconn_fill(struct rp_bconn *b, size_t max)
         return b->eof ? -1 : 0;
     if (!rp_buf_reserve(&b->in, 1, max < RP_BUF_SIZE ? RP_BUF_SIZE : max))
         return 0;
-    ssize_t n = rp_sock_recv(b->io.fd, &b->in, &b->can_read, b->rdhup);
+    ssize_t n = b->ssl ? rp_tls_recv(b->ssl, &b->in, tls_ready(b))
+                       : rp_sock_recv(b->io.fd, &b->in, &b->can_read, b->rdhup);
     if (n < 0) {
         b->eof = true;
         b->error = n == RP_SOCK_ERR;
@@ -204,6 +213,8 @@ ssize_t rp_bconn_fill(struct rp_bconn *b, size_t max)
 
 bool rp_bconn_flush(struct rp_bconn *b, int *err)
 {
+    if (b->ssl)
+        return rp_tls_send(b->ssl, &b->out, tls_ready(b), err) > 0;
     return rp_sock_send(b->io.fd, &b->out, &b->can_write, err) > 0;
 }
 
