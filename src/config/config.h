@@ -22,14 +22,70 @@ struct rp_sockaddr {
     char text[64]; /* "127.0.0.1:9001" / "[::1]:9001", for logs (never sent to clients) */
 };
 
+/* One certificate of a TLS listener (src/tls/). */
+struct rp_tls_cert_conf {
+    const char *cert;     /* PEM chain file */
+    const char *key;      /* PEM private key file */
+    const char *password; /* for an encrypted key, or NULL */
+    const char *ocsp;     /* DER OCSP response file to staple (reloaded when it changes), or NULL */
+    const char **names;   /* SNI names (exact or "*.example.com"); NULL: the certificate's SANs */
+    uint32_t nnames;
+    const char *where; /* "file:line:col" of the entry, for errors found after loading */
+};
+
+enum rp_client_auth { RP_CLIENT_AUTH_OFF, RP_CLIENT_AUTH_OPTIONAL, RP_CLIENT_AUTH_REQUIRED };
+
+/* listen: [ {address, tls: {...}} ]: TLS termination. The first certificate is the default one
+ * (no SNI or no match). */
+struct rp_tls_listener_conf {
+    struct rp_tls_cert_conf *certs;
+    uint32_t ncerts;
+    int min_version, max_version; /* TLS1_2_VERSION / TLS1_3_VERSION (default 1.2 .. 1.3) */
+    const char *ciphers;          /* TLS 1.2 cipher list (default: ECDHE with AEAD only) */
+    const char *ciphersuites;     /* TLS 1.3 suites (default: OpenSSL's) */
+    const char *curves;           /* groups (default "X25519:P-256:P-384") */
+    bool session_tickets;         /* default true */
+    uint64_t ticket_rotate;       /* ms between ticket key rotations (default 12h) */
+    uint32_t session_cache;       /* server-side session cache entries (default 20480; 0 off) */
+    struct {
+        enum rp_client_auth mode;
+        const char *ca;                 /* CA file for client certificates */
+        const char *subject_header;     /* default "X-Client-Cert-Subject" */
+        const char *fingerprint_header; /* default "X-Client-Cert-Fingerprint" (SHA-256 hex) */
+    } client_auth;
+};
+
 struct rp_listener_conf {
     struct rp_sockaddr addr;
-    const char *name; /* the address as written */
+    const char *name;                 /* the address as written */
+    struct rp_tls_listener_conf *tls; /* NULL: plain TCP */
+    bool http2;                       /* h2 via ALPN (TLS) or prior knowledge (h2c); default on */
+    const char *redirect_https;       /* plain listener: 308 every request to this https authority
+                                         ("" = the request's host, default port); NULL off */
+    uint64_t hsts_max_age;            /* TLS listener: Strict-Transport-Security max-age, s; 0 off */
+    bool hsts_subdomains, hsts_preload;
 };
 
 struct rp_server_conf {
     struct rp_sockaddr addr;
     uint32_t weight; /* default 1 */
+};
+
+enum rp_upstream_protocol {
+    RP_UP_HTTP1, /* default */
+    RP_UP_H2,    /* HTTP/2 over TLS (ALPN h2): needs tls */
+    RP_UP_H2C,   /* HTTP/2 over cleartext (prior knowledge) */
+};
+
+/* upstreams.NAME.tls: TLS to the servers (src/tls/). */
+struct rp_tls_upstream_conf {
+    const char *sni;    /* server name to send and to verify; default: the host of host_header
+                           or of the server address when it is a name; NULL = none */
+    bool verify;        /* verify the chain and the name (default true) */
+    const char *ca;     /* CA bundle file (default: the system store) */
+    const char *cert;   /* client certificate (mTLS to the backend), or NULL */
+    const char *key;
+    const char *where;  /* "file:line:col", for errors */
 };
 
 struct rp_upstream_conf {
@@ -40,6 +96,9 @@ struct rp_upstream_conf {
     uint32_t keepalive;         /* idle pooled connections per worker per server (default 32) */
     uint64_t keepalive_timeout; /* idle pooled connection lifetime, ms (default 60000) */
     uint32_t index;             /* position in rp_config.upstreams */
+    struct rp_tls_upstream_conf *tls; /* NULL: plain TCP */
+    enum rp_upstream_protocol protocol;
+    uint32_t h2_max_streams; /* h2/h2c: concurrent streams per backend connection (default 100) */
 };
 
 /* Header edits applied to a request before proxying or to a response before sending. */
@@ -134,6 +193,12 @@ struct rp_config {
         uint64_t upgrade_idle; /* tunnel (WebSocket) with no traffic either way (default 300s) */
         uint64_t drain;        /* graceful shutdown: in-flight exchanges get this long (10s) */
     } timeouts;
+
+    struct {
+        uint32_t max_concurrent_streams; /* per client connection (default 100) */
+        uint32_t initial_window;         /* per stream receive window, bytes (default 64k) */
+        uint32_t max_resets;             /* client stream resets per 10 s before GOAWAY (200) */
+    } http2;
 
     struct {
         uint64_t max_request_line; /* 414 (default 8k) */
