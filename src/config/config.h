@@ -22,6 +22,8 @@ struct rp_sockaddr {
     char text[64]; /* "127.0.0.1:9001" / "[::1]:9001", for logs (never sent to clients) */
 };
 
+struct rp_tls_server;
+
 /* One certificate of a TLS listener (src/tls/). */
 struct rp_tls_cert_conf {
     const char *cert;     /* PEM chain file */
@@ -53,6 +55,8 @@ struct rp_tls_listener_conf {
         const char *subject_header;     /* default "X-Client-Cert-Subject" */
         const char *fingerprint_header; /* default "X-Client-Cert-Fingerprint" (SHA-256 hex) */
     } client_auth;
+    struct rp_tls_server *server; /* the contexts built at load (src/tls/tls_server.h); the
+                                     snapshot holds one reference */
 };
 
 struct rp_listener_conf {
@@ -62,7 +66,7 @@ struct rp_listener_conf {
     bool http2;                       /* h2 via ALPN (TLS) or prior knowledge (h2c); default on */
     const char *redirect_https;       /* plain listener: 308 every request to this https authority
                                          ("" = the request's host, default port); NULL off */
-    uint64_t hsts_max_age;            /* TLS listener: Strict-Transport-Security max-age, s; 0 off */
+    uint64_t hsts_max_age; /* TLS listener: Strict-Transport-Security max-age, s; 0 off */
     bool hsts_subdomains, hsts_preload;
 };
 
@@ -79,13 +83,13 @@ enum rp_upstream_protocol {
 
 /* upstreams.NAME.tls: TLS to the servers (src/tls/). */
 struct rp_tls_upstream_conf {
-    const char *sni;    /* server name to send and to verify; default: the host of host_header
-                           or of the server address when it is a name; NULL = none */
-    bool verify;        /* verify the chain and the name (default true) */
-    const char *ca;     /* CA bundle file (default: the system store) */
-    const char *cert;   /* client certificate (mTLS to the backend), or NULL */
+    const char *sni;  /* server name to send and to verify; default: the host of host_header
+                         or of the server address when it is a name; NULL = none */
+    bool verify;      /* verify the chain and the name (default true) */
+    const char *ca;   /* CA bundle file (default: the system store) */
+    const char *cert; /* client certificate (mTLS to the backend), or NULL */
     const char *key;
-    const char *where;  /* "file:line:col", for errors */
+    const char *where; /* "file:line:col", for errors */
 };
 
 struct rp_upstream_conf {

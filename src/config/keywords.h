@@ -83,6 +83,16 @@ bool rp_cfg_want(struct rp_cfg_ctx *c, const char *key, const struct rp_cfg_node
 /* Routes: build c->routes_node into c->cfg (build_route.c). */
 void rp_cfg_build_routes(struct rp_cfg_ctx *c);
 
+/* Listener TLS keys (build_tls.c): the `tls` and `hsts` handlers of a listen item, and the
+ * checks once the item is read (which also builds its TLS contexts when the item had no error
+ * since errors_before). */
+void rp_cfg_listener_tls(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
+                         const struct rp_cfg_node *v, void *target);
+void rp_cfg_listener_hsts(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
+                          const struct rp_cfg_node *v, void *target);
+void rp_cfg_listener_finish(struct rp_cfg_ctx *c, const struct rp_cfg_node *item,
+                            struct rp_listener_conf *l, uint32_t errors_before);
+
 /* True when s is a valid HTTP token (header name, method). */
 bool rp_cfg_is_token(const char *s);
 
