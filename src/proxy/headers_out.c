@@ -184,7 +184,12 @@ struct rp_slice rp_proxy_build_request_head(struct rp_exchange *x, enum rp_body_
     put(&h, "\r\n", 2);
     const struct rp_header *xfp =
         trust ? rp_msg_find(req, RP_SLICE_LIT("x-forwarded-proto")) : NULL;
-    put_field(&h, "X-Forwarded-Proto", xfp ? xfp->value : RP_SLICE_LIT("http"));
+    const struct rp_listener_conf *l = rp_exchange_listener(x);
+    bool https = x->s->ssl || (l && l->tls); /* (an HTTP/2 stream has no SSL of its own) */
+    put_field(&h, "X-Forwarded-Proto",
+              xfp     ? xfp->value
+              : https ? RP_SLICE_LIT("https")
+                      : RP_SLICE_LIT("http"));
     const struct rp_header *xfh = trust ? rp_msg_find(req, RP_SLICE_LIT("x-forwarded-host")) : NULL;
     if (xfh)
         put_field(&h, "X-Forwarded-Host", xfh->value);
@@ -200,7 +205,7 @@ struct rp_slice rp_proxy_build_request_head(struct rp_exchange *x, enum rp_body_
         put_slice(&h, host);
         put(&h, "\"", 1);
     }
-    puts_(&h, ";proto=http\r\n");
+    puts_(&h, https ? ";proto=https\r\n" : ";proto=http\r\n");
     if (cfg->proxy.via) {
         puts_(&h, "Via: ");
         put_joined(&h, req, "via");
@@ -301,9 +306,10 @@ bool rp_proxy_write_response_head(struct rp_exchange *x, const struct rp_msg *re
     else
         puts_(&h, rp_http_reason(resp->status));
     put(&h, "\r\n", 2);
-    bool has_request_id = false;
+    bool has_request_id = false, has_hsts = false;
     for (uint32_t i = 0; i < resp->nhdrs; i++) {
         struct rp_slice name = resp->hdrs[i].name;
+        has_hsts |= rp_slice_case_eq_cstr(name, "strict-transport-security");
         if (drop_connection_field(resp, name) ||
             ((out != RP_OUT_NONE || resp->status == 204 || resp->status < 200) &&
              rp_slice_case_eq_cstr(name, "content-length")) || /* RFC 9110 8.6 */
@@ -323,6 +329,8 @@ bool rp_proxy_write_response_head(struct rp_exchange *x, const struct rp_msg *re
     put_ops(&h, ops);
     if (!has_request_id)
         put_field(&h, "X-Request-ID", rp_slice_cstr(x->request_id));
+    if (!has_hsts && h.cap - h.n > 96) /* the backend's own policy wins */
+        h.n += rp_hsts_field(x, h.p + h.n, h.cap - h.n);
     if (cfg->proxy.via) {
         puts_(&h, "Via: ");
         put_joined(&h, resp, "via");
