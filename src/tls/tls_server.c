@@ -182,24 +182,35 @@ static bool load_chain(const struct rp_tls_cert_conf *cc, struct rp_tls_cert *c,
     return true;
 }
 
+#define MAX_KEY_FILE (1024 * 1024)
+
 static bool load_key(const struct rp_tls_cert_conf *cc, struct rp_tls_cert *c, char *err, size_t n)
 {
-    BIO *b = BIO_new_file(cc->key, "r");
-    if (!b) {
-        snprintf(err, n, "cannot open key file %s: %s", cc->key, strerror(errno ? errno : ENOENT));
+    FILE *f = fopen(cc->key, "rb");
+    if (!f) {
+        snprintf(err, n, "cannot open key file %s: %s", cc->key, strerror(errno));
         return false;
     }
+    char *text = malloc(MAX_KEY_FILE + 1);
+    size_t len = text ? fread(text, 1, MAX_KEY_FILE, f) : 0;
+    fclose(f);
+    if (!text) {
+        snprintf(err, n, "out of memory");
+        return false;
+    }
+    text[len] = '\0';
+    /* PKCS#8 ("ENCRYPTED PRIVATE KEY") or traditional ("Proc-Type: 4,ENCRYPTED") */
+    bool encrypted = strstr(text, "ENCRYPTED") != NULL;
+    BIO *b = BIO_new_mem_buf(text, (int)len);
     ERR_clear_error();
-    c->key = PEM_read_bio_PrivateKey(b, NULL, password_cb, (void *)cc->password);
+    c->key = b ? PEM_read_bio_PrivateKey(b, NULL, password_cb, (void *)cc->password) : NULL;
     BIO_free(b);
+    OPENSSL_cleanse(text, len);
+    free(text);
     if (!c->key) {
-        unsigned long e = ERR_peek_last_error();
-        bool decrypt = ERR_GET_REASON(e) == PEM_R_BAD_DECRYPT ||
-                       ERR_GET_REASON(e) == PEM_R_BAD_PASSWORD_READ ||
-                       ERR_GET_REASON(e) == EVP_R_BAD_DECRYPT;
-        if (cc->password && decrypt)
+        if (encrypted && cc->password)
             snprintf(err, n, "cannot decrypt key %s: wrong password", cc->key);
-        else if (!cc->password && decrypt)
+        else if (encrypted)
             snprintf(err, n, "key %s is encrypted: set \"password\"", cc->key);
         else
             snprintf(err, n, "cannot read private key %s: %s", cc->key, ssl_reason());
