@@ -284,6 +284,20 @@ def test_tickets_resume_across_workers(rampart, pki, version):
     assert reuses == 24
 
 
+def test_ticket_keys_rotate(rampart, pki):
+    a = pki.issue("a", ["a.test"])
+    port = util.free_port()
+    rampart(respond_config([tls_listener(port, [a[:2]], session_cache=0, ticket_rotate="1s")]))
+    ctx = client_ctx(pki)
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    _, _, _, sess, _ = https_get(port, pki, "a.test", ctx=ctx)
+    assert sess.has_ticket
+    time.sleep(1.4)  # the key rotated: the previous one still decrypts
+    assert https_get(port, pki, "a.test", ctx=ctx, session=sess)[4]
+    time.sleep(2.6)  # two rotations later the ticket's key is gone: a full handshake
+    assert not https_get(port, pki, "a.test", ctx=ctx, session=sess)[4]
+
+
 def test_session_cache_without_tickets(rampart, pki):
     a = pki.issue("a", ["a.test"])
     port = util.free_port()
