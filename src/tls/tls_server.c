@@ -1,7 +1,7 @@
-/* Building a listener's TLS contexts: certificates and keys loaded and checked, SNI names from
- * the certificates (or the config), one SSL_CTX per distinct group of certificates so that an
- * RSA and an ECDSA certificate for the same name sit side by side (OpenSSL picks the one the
- * client supports), the default profile, ALPN, session cache and the callbacks. */
+/* Building a listener's TLS contexts from its loaded certificates (tls_cert.c): one SSL_CTX per
+ * distinct group of certificates so that an RSA and an ECDSA certificate for the same name sit
+ * side by side (OpenSSL picks the one the client supports), SNI, the default profile, ALPN, the
+ * session cache and the callbacks. */
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -35,226 +35,6 @@ static void ssl_set_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, l
 static void idx_init(void)
 {
     ssl_set_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, ssl_set_free);
-}
-
-void rp_tls_stamp_take(struct rp_tls_stamp *s, const char *path)
-{
-    struct stat st;
-    memset(s, 0, sizeof(*s));
-    s->path = path;
-    if (stat(path, &st) != 0) {
-        s->missing = true;
-        return;
-    }
-    s->mtime = st.st_mtim;
-    s->size = st.st_size;
-    s->ino = st.st_ino;
-}
-
-bool rp_tls_stamp_same(const struct rp_tls_stamp *a, const struct rp_tls_stamp *b)
-{
-    return a->missing == b->missing && a->mtime.tv_sec == b->mtime.tv_sec &&
-           a->mtime.tv_nsec == b->mtime.tv_nsec && a->size == b->size && a->ino == b->ino;
-}
-
-/* ---- loading one certificate entry ---- */
-
-static int password_cb(char *buf, int size, int rwflag, void *u)
-{
-    const char *pw = u;
-    if (!pw) /* never prompt on a terminal */
-        return 0;
-    size_t n = strlen(pw);
-    if (n > (size_t)size)
-        n = (size_t)size;
-    memcpy(buf, pw, n);
-    return (int)n;
-}
-
-static void asn1_time_text(const ASN1_TIME *t, char *out, size_t n)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    out[0] = '\0';
-    if (!b)
-        return;
-    if (ASN1_TIME_print(b, t) == 1) {
-        int len = BIO_read(b, out, (int)n - 1);
-        out[len > 0 ? len : 0] = '\0';
-    }
-    BIO_free(b);
-}
-
-static const char *ssl_reason(void)
-{
-    unsigned long e = ERR_peek_last_error();
-    const char *r = e ? ERR_reason_error_string(e) : NULL;
-    return r ? r : "unknown error";
-}
-
-static bool add_name(struct rp_tls_cert *c, const char *s, size_t n)
-{
-    char *name = strndup(s, n);
-    if (!name)
-        return false;
-    for (char *p = name; *p; p++)
-        if (*p >= 'A' && *p <= 'Z')
-            *p = (char)(*p - 'A' + 'a');
-    if (!rp_tls_name_valid(name)) {
-        free(name);
-        return true; /* not a DNS name (an IP, a URI in a dNSName): not for SNI */
-    }
-    for (uint32_t i = 0; i < c->nnames; i++)
-        if (!strcmp(c->names[i], name)) {
-            free(name);
-            return true;
-        }
-    char **v = realloc(c->names, (c->nnames + 1) * sizeof(*v));
-    if (!v) {
-        free(name);
-        return false;
-    }
-    c->names = v;
-    c->names[c->nnames++] = name;
-    return true;
-}
-
-/* The dNSName SANs of the leaf, else its common name. */
-static bool names_from_cert(struct rp_tls_cert *c)
-{
-    GENERAL_NAMES *gens = X509_get_ext_d2i(c->leaf, NID_subject_alt_name, NULL, NULL);
-    bool ok = true;
-    for (int i = 0; gens && ok && i < sk_GENERAL_NAME_num(gens); i++) {
-        const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-        if (g->type == GEN_DNS)
-            ok = add_name(c, (const char *)ASN1_STRING_get0_data(g->d.dNSName),
-                          (size_t)ASN1_STRING_length(g->d.dNSName));
-    }
-    GENERAL_NAMES_free(gens);
-    if (ok && c->nnames == 0) {
-        X509_NAME *subj = X509_get_subject_name(c->leaf);
-        int idx = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
-        X509_NAME_ENTRY *e = idx >= 0 ? X509_NAME_get_entry(subj, idx) : NULL;
-        ASN1_STRING *cn = e ? X509_NAME_ENTRY_get_data(e) : NULL;
-        if (cn)
-            ok = add_name(c, (const char *)ASN1_STRING_get0_data(cn),
-                          (size_t)ASN1_STRING_length(cn));
-    }
-    return ok;
-}
-
-static bool load_chain(const struct rp_tls_cert_conf *cc, struct rp_tls_cert *c, char *err,
-                       size_t n)
-{
-    BIO *b = BIO_new_file(cc->cert, "r");
-    if (!b) {
-        snprintf(err, n, "cannot open certificate file %s: %s", cc->cert,
-                 strerror(errno ? errno : ENOENT));
-        return false;
-    }
-    c->leaf = PEM_read_bio_X509_AUX(b, NULL, NULL, NULL);
-    if (!c->leaf) {
-        BIO_free(b);
-        snprintf(err, n, "%s: no PEM certificate in the file", cc->cert);
-        return false;
-    }
-    c->chain = sk_X509_new_null();
-    X509 *x;
-    while (c->chain && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)))
-        if (!sk_X509_push(c->chain, x))
-            X509_free(x);
-    ERR_clear_error(); /* the end of the file */
-    BIO_free(b);
-    if (!c->chain) {
-        snprintf(err, n, "out of memory");
-        return false;
-    }
-    char when[64];
-    if (X509_cmp_current_time(X509_get0_notAfter(c->leaf)) <= 0) {
-        asn1_time_text(X509_get0_notAfter(c->leaf), when, sizeof(when));
-        snprintf(err, n, "certificate %s expired on %s", cc->cert, when);
-        return false;
-    }
-    if (X509_cmp_current_time(X509_get0_notBefore(c->leaf)) > 0) {
-        asn1_time_text(X509_get0_notBefore(c->leaf), when, sizeof(when));
-        snprintf(err, n, "certificate %s is not valid before %s", cc->cert, when);
-        return false;
-    }
-    return true;
-}
-
-#define MAX_KEY_FILE (1024 * 1024)
-
-static bool load_key(const struct rp_tls_cert_conf *cc, struct rp_tls_cert *c, char *err, size_t n)
-{
-    FILE *f = fopen(cc->key, "rb");
-    if (!f) {
-        snprintf(err, n, "cannot open key file %s: %s", cc->key, strerror(errno));
-        return false;
-    }
-    char *text = malloc(MAX_KEY_FILE + 1);
-    size_t len = text ? fread(text, 1, MAX_KEY_FILE, f) : 0;
-    fclose(f);
-    if (!text) {
-        snprintf(err, n, "out of memory");
-        return false;
-    }
-    text[len] = '\0';
-    /* PKCS#8 ("ENCRYPTED PRIVATE KEY") or traditional ("Proc-Type: 4,ENCRYPTED") */
-    bool encrypted = strstr(text, "ENCRYPTED") != NULL;
-    BIO *b = BIO_new_mem_buf(text, (int)len);
-    ERR_clear_error();
-    c->key = b ? PEM_read_bio_PrivateKey(b, NULL, password_cb, (void *)cc->password) : NULL;
-    BIO_free(b);
-    OPENSSL_cleanse(text, len);
-    free(text);
-    if (!c->key) {
-        if (encrypted && cc->password)
-            snprintf(err, n, "cannot decrypt key %s: wrong password", cc->key);
-        else if (encrypted)
-            snprintf(err, n, "key %s is encrypted: set \"password\"", cc->key);
-        else
-            snprintf(err, n, "cannot read private key %s: %s", cc->key, ssl_reason());
-        return false;
-    }
-    if (X509_check_private_key(c->leaf, c->key) != 1) {
-        snprintf(err, n, "key %s does not match certificate %s", cc->key, cc->cert);
-        return false;
-    }
-    c->key_type = EVP_PKEY_get_base_id(c->key);
-    return true;
-}
-
-static bool load_cert(const struct rp_tls_cert_conf *cc, struct rp_tls_cert *c, char *err, size_t n)
-{
-    ERR_clear_error();
-    errno = 0;
-    if (!load_chain(cc, c, err, n) || !load_key(cc, c, err, n))
-        return false;
-    bool ok = true;
-    for (uint32_t i = 0; ok && i < cc->nnames; i++)
-        ok = add_name(c, cc->names[i], strlen(cc->names[i]));
-    if (ok && cc->nnames == 0)
-        ok = names_from_cert(c);
-    if (!ok) {
-        snprintf(err, n, "out of memory");
-        return false;
-    }
-    if (c->nnames == 0 && cc->nnames == 0)
-        rp_log_debug("certificate %s names no DNS host: used only as a default", cc->cert);
-    if (cc->ocsp)
-        c->ocsp = rp_tls_ocsp_new(cc->ocsp);
-    return true;
-}
-
-static void cert_free(struct rp_tls_cert *c)
-{
-    X509_free(c->leaf);
-    sk_X509_pop_free(c->chain, X509_free);
-    EVP_PKEY_free(c->key);
-    for (uint32_t i = 0; i < c->nnames; i++)
-        free(c->names[i]);
-    free(c->names);
-    rp_tls_ocsp_free(c->ocsp);
 }
 
 /* ---- callbacks ---- */
@@ -346,7 +126,7 @@ static SSL_CTX *ctx_new(const struct rp_tls_listener_conf *tc, char *err, size_t
     else if (SSL_CTX_set1_groups_list(ctx, tc->curves ? tc->curves : DEFAULT_GROUPS) != 1)
         what = "curves";
     if (what) {
-        snprintf(err, n, "%s: not accepted by OpenSSL (%s)", what, ssl_reason());
+        snprintf(err, n, "%s: not accepted by OpenSSL (%s)", what, rp_tls_ssl_reason());
         SSL_CTX_free(ctx);
         return NULL;
     }
@@ -362,7 +142,13 @@ static SSL_CTX *ctx_new(const struct rp_tls_listener_conf *tc, char *err, size_t
     SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
     SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
     SSL_CTX_set_tlsext_status_cb(ctx, status_cb);
-    /* TODO(tls-client): client certificates (tc->client_auth) are set up here */
+    /* TODO(tls-client): client certificates (tc->client_auth) are set up here; until then a
+     * configured client_auth must not be silently ignored */
+    if (tc->client_auth.mode != RP_CLIENT_AUTH_OFF) {
+        snprintf(err, n, "client_auth: client certificates are not supported by this build");
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
     return ctx;
 }
 
@@ -409,7 +195,7 @@ static SSL_CTX *ctx_for(struct rp_tls_server *t, const struct rp_tls_listener_co
         struct rp_tls_cert *c = &t->certs[i];
         if (SSL_CTX_use_cert_and_key(ctx, c->leaf, c->key, c->chain, 1) != 1) {
             snprintf(err, n, "%s: OpenSSL refused the certificate (%s)", tc->certs[i].cert,
-                     ssl_reason());
+                     rp_tls_ssl_reason());
             *bad = (int)i;
             SSL_CTX_free(ctx);
             return NULL;
@@ -478,7 +264,7 @@ struct rp_tls_server *rp_tls_server_new(const struct rp_listener_conf *l, char *
         rp_tls_stamp_take(&t->files[t->nfiles++], cc->cert);
         rp_tls_stamp_take(&t->files[t->nfiles++], cc->key);
         t->ncerts = i + 1;
-        if (!load_cert(cc, &t->certs[i], err, errlen)) {
+        if (!rp_tls_cert_load(cc, &t->certs[i], err, errlen)) {
             *bad_cert = (int)i;
             goto fail;
         }
@@ -503,7 +289,7 @@ void rp_tls_server_unref(struct rp_tls_server *t)
     for (uint32_t i = 0; i < t->nctxs; i++)
         SSL_CTX_free(t->ctxs[i]);
     for (uint32_t i = 0; t->certs && i < t->ncerts; i++)
-        cert_free(&t->certs[i]);
+        rp_tls_cert_free(&t->certs[i]);
     free(t->ctxs);
     free(t->masks);
     free(t->sni);

@@ -35,6 +35,15 @@ struct rp_tls_cert {
     struct rp_tls_ocsp *ocsp; /* NULL: no stapling */
 };
 
+/* Load and check entry cc into c (tls_cert.c). False with a reason naming the file in err; c
+ * may then hold part of the entry: free it with rp_tls_cert_free either way. */
+bool rp_tls_cert_load(const struct rp_tls_cert_conf *cc, struct rp_tls_cert *c, char *err,
+                      size_t n);
+void rp_tls_cert_free(struct rp_tls_cert *c);
+
+/* The reason of OpenSSL's last queued error, for messages. */
+const char *rp_tls_ssl_reason(void);
+
 struct rp_tls_server {
     atomic_int refs;
     bool http2;
