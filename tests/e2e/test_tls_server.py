@@ -591,3 +591,40 @@ def test_static_file_over_tls(rampart, pki, tmp_path):
     resp = conn.getresponse()
     assert resp.status == 206 and resp.read() == data[100:200]
     conn.close()
+
+
+def test_handshake_garbage_and_stall(rampart, pki):
+    a = pki.issue("a", ["a.test"])
+    port = util.free_port()
+    cfg = respond_config([tls_listener(port, [a[:2]])])
+    cfg["timeouts"]["header"] = "1s"
+    rampart(cfg)
+    # plain HTTP on a TLS port: the handshake fails and the connection is closed
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        data = b""
+        try:
+            while True:
+                d = s.recv(4096)
+                if not d:
+                    break
+                data += d
+        except ConnectionResetError:
+            pass
+        assert b"HTTP/1.1 200" not in data
+    # a client that never finishes its handshake is closed after timeouts.header
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        t0 = time.monotonic()
+        try:
+            assert s.recv(4096) == b""
+        except ConnectionResetError:
+            pass
+        assert 0.5 < time.monotonic() - t0 < 4
+    # keep-alive over TLS: several requests on one connection, then a clean shutdown
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=client_ctx(pki, check_hostname=False),
+                                       timeout=5)
+    for _ in range(5):
+        conn.request("GET", "/", headers={"Host": "a.test"})
+        resp = conn.getresponse()
+        assert resp.status == 200 and resp.read() == b"hello\n"
+    conn.close()
