@@ -65,7 +65,8 @@ class Pki:
         cert_path, key_path = self.dir / f"{stem}.pem", self.dir / f"{stem}.key"
         enc = (serialization.BestAvailableEncryption(password.encode()) if password
                else serialization.NoEncryption())
-        write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM) + self.ca.cert_pem.bytes())
+        chain = cert.public_bytes(serialization.Encoding.PEM) + self.ca.cert_pem.bytes()
+        write_atomic(cert_path, chain)
         write_atomic(key_path, key.private_bytes(serialization.Encoding.PEM,
                                                  serialization.PrivateFormat.PKCS8, enc))
         return cert_path, key_path, cert
@@ -118,8 +119,8 @@ def peer_cert(port, ctx, sni):
 
 
 def san_names(cert):
-    return cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
-        x509.DNSName)
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return san.get_values_for_type(x509.DNSName)
 
 
 def https_get(port, pki, host, path="/", ctx=None, session=None):
@@ -580,8 +581,8 @@ def test_static_file_over_tls(rampart, pki, tmp_path):
     port = util.free_port()
     routes = [{"match": {"path_prefix": "/"}, "static": {"root": str(root)}}]
     rampart(respond_config([tls_listener(port, [a[:2]])], routes=routes))
-    conn = http.client.HTTPSConnection("127.0.0.1", port, context=client_ctx(pki, check_hostname=False),
-                                       timeout=10)
+    loose = client_ctx(pki, check_hostname=False)
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=loose, timeout=10)
     for _ in range(2):  # keep-alive: the second answer follows the first on one connection
         conn.request("GET", "/big.bin", headers={"Host": "a.test"})
         resp = conn.getresponse()
@@ -621,8 +622,8 @@ def test_handshake_garbage_and_stall(rampart, pki):
             pass
         assert 0.5 < time.monotonic() - t0 < 4
     # keep-alive over TLS: several requests on one connection, then a clean shutdown
-    conn = http.client.HTTPSConnection("127.0.0.1", port, context=client_ctx(pki, check_hostname=False),
-                                       timeout=5)
+    loose = client_ctx(pki, check_hostname=False)
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=loose, timeout=5)
     for _ in range(5):
         conn.request("GET", "/", headers={"Host": "a.test"})
         resp = conn.getresponse()
