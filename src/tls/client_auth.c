@@ -39,10 +39,10 @@ int rp_tls_client_auth_setup(SSL_CTX *ctx, const struct rp_tls_listener_conf *t,
         flags |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     SSL_CTX_set_verify(ctx, flags, NULL);
     SSL_CTX_set_verify_depth(ctx, 8);
-    /* resumed sessions keep the verified peer; OpenSSL refuses to resume a verified session
-     * without a session id context */
-    static const unsigned char sid[] = "rampart-mtls";
-    SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1);
+    /* resumed sessions keep the verified peer, but OpenSSL refuses to resume one without a
+     * session id context: the same one as the listener code's (tls_server.c), so sessions
+     * still resume after SNI switched contexts */
+    SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"rampart", 7);
     return 0;
 }
 
