@@ -70,6 +70,23 @@ static uint64_t fnv(uint64_t h, const char *s)
     return h * 0x100000001b3ULL;
 }
 
+/* A file by name and contents: after a reload with a new CA or certificate at the same path,
+ * connections and sessions made under the old one are not reused. */
+static uint64_t fnv_file(uint64_t h, const char *path)
+{
+    h = fnv(h, path);
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (!f)
+        return h;
+    unsigned char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        for (size_t i = 0; i < n; i++)
+            h = (h ^ buf[i]) * 0x100000001b3ULL;
+    fclose(f);
+    return h;
+}
+
 void rp_cfg_upstream_tls(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
                          const struct rp_cfg_node *v, void *target)
 {
@@ -111,9 +128,9 @@ void rp_cfg_upstream_tls(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
     uint64_t h = 0xcbf29ce484222325ULL;
     h = fnv(h, t->sni);
     h = fnv(h, t->verify ? "v" : "n");
-    h = fnv(h, t->ca);
-    h = fnv(h, t->cert);
-    h = fnv(h, t->key);
+    h = fnv_file(h, t->ca);
+    h = fnv_file(h, t->cert);
+    h = fnv_file(h, t->key);
     t->id = h;
     u->tls = t;
 }

@@ -8,6 +8,31 @@
 #include <stdio.h>
 #include <string.h>
 
+/* SHA-256 over the mode and the CA file's bytes: the session id context of mTLS contexts. */
+static int sid_for(enum rp_client_auth mode, const char *ca, unsigned char out[32])
+{
+    FILE *f = fopen(ca, "rb");
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int rc = -1;
+    if (!f || !md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+        goto done;
+    unsigned char m = (unsigned char)mode;
+    EVP_DigestUpdate(md, "rampart-mtls", 12);
+    EVP_DigestUpdate(md, &m, 1);
+    unsigned char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        EVP_DigestUpdate(md, buf, n);
+    unsigned int len = 0;
+    if (!ferror(f) && EVP_DigestFinal_ex(md, out, &len) == 1 && len == 32)
+        rc = 0;
+done:
+    if (f)
+        fclose(f);
+    EVP_MD_CTX_free(md);
+    return rc;
+}
+
 int rp_tls_client_auth_setup(SSL_CTX *ctx, const struct rp_tls_listener_conf *t, char *err,
                              size_t errlen)
 {
@@ -39,10 +64,16 @@ int rp_tls_client_auth_setup(SSL_CTX *ctx, const struct rp_tls_listener_conf *t,
         flags |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     SSL_CTX_set_verify(ctx, flags, NULL);
     SSL_CTX_set_verify_depth(ctx, 8);
-    /* resumed sessions keep the verified peer, but OpenSSL refuses to resume one without a
-     * session id context: the same one as the listener code's (tls_server.c), so sessions
-     * still resume after SNI switched contexts */
-    SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"rampart", 7);
+    /* Resumed sessions keep the peer (or its absence) of their first handshake, and ticket keys
+     * are process-wide: a session from a listener without client certificates, or from before
+     * a reload changed the CA or the mode, must not resume here. OpenSSL resumes only sessions
+     * with the same id context, so it names these settings (the CA by its contents). */
+    unsigned char sid[SSL_MAX_SID_CTX_LENGTH];
+    if (sid_for(mode, ca, sid) != 0) {
+        snprintf(err, errlen, "client_auth: cannot read ca \"%s\"", ca);
+        return -1;
+    }
+    SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid));
     return 0;
 }
 

@@ -148,3 +148,44 @@ def test_custom_header_names(rampart, backend, pki, tmp_path):
     assert req.headers_all("X-SSL-Hash") == [pki["alice_fp"]]
     assert "CN=alice" in req.header("X-SSL-Subject")
     assert req.header(SUBJ) is None
+
+
+def test_sessions_do_not_resume_across_client_auth_settings(rampart, backend, pki, tmp_path):
+    """A session from a listener without client certificates must not resume on one that
+    requires them (ticket keys are process-wide): the second handshake is a full one and the
+    client's certificate is checked."""
+    import socket
+    import ssl
+
+    b = backend()
+    cfg = mtls_config(pki, b.port, "required")
+    open_port = free_port()
+    cfg["listen"].append({
+        "address": f"127.0.0.1:{open_port}",
+        "tls": {"certificates": [{"cert": pki["server.pem"], "key": pki["server.key"]}]},
+    })
+    r = start_or_skip(rampart, cfg, tmp_path)
+    ctx = ssl.create_default_context(cafile=pki["server-ca.pem"])
+    ctx.load_cert_chain(pki["alice.pem"], pki["alice.key"])
+
+    def fetch(port, session=None):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost", session=session) as s:
+                s.sendall(b"GET /who HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                data = b""
+                while chunk := s.recv(65536):
+                    data += chunk
+                return data, s.session, s.session_reused
+
+    data, sess, _ = fetch(open_port)
+    assert data.startswith(b"HTTP/1.1 200"), data[:200]
+    assert b.last().header(FP) is None  # that listener asks for no certificate
+    data, _, reused = fetch(r.port, session=sess)
+    assert data.startswith(b"HTTP/1.1 200"), data[:200]
+    assert not reused
+    assert b.last().header(FP) == pki["alice_fp"]
+    # the same listener resumes its own sessions, and the identity stays
+    _, sess2, _ = fetch(r.port)
+    _, _, reused2 = fetch(r.port, session=sess2)
+    assert reused2
+    assert b.last().header(FP) == pki["alice_fp"]
