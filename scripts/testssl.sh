@@ -24,15 +24,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# a CA (passed to testssl with --add-ca, so the chain is trusted) and a short-lived leaf
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+# a CA (passed to testssl with --add-ca, so the chain is trusted) and a leaf that testssl does
+# not fault for the test setup itself: valid for 200 days (under 398), with revocation pointers
+# (testssl does not fetch them unless told to phone out)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 400 \
     -subj "/CN=rampart testssl CA" -keyout "$work/ca.key" -out "$work/ca.pem" 2>/dev/null
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
     -keyout "$work/server.key" -out "$work/server.csr" 2>/dev/null
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n' \
-    > "$work/ext.cnf"
+cat > "$work/ext.cnf" <<'EXT'
+subjectAltName=DNS:localhost,IP:127.0.0.1
+basicConstraints=CA:FALSE
+keyUsage=digitalSignature
+extendedKeyUsage=serverAuth
+authorityInfoAccess=OCSP;URI:http://127.0.0.1:9/ocsp
+crlDistributionPoints=URI:http://127.0.0.1:9/ca.crl
+EXT
 openssl x509 -req -in "$work/server.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" \
-    -CAcreateserial -days 30 -extfile "$work/ext.cnf" -out "$work/server.pem" 2>/dev/null
+    -CAcreateserial -days 200 -extfile "$work/ext.cnf" -out "$work/server.pem" 2>/dev/null
 
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat > "$work/rampart.yaml" <<YAML

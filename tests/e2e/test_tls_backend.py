@@ -268,3 +268,44 @@ def test_post_bodies_over_tls(rampart, tls_backend, ca, tmp_path):
     assert b.last().body_len == len(body)
     resp = get(r.port, f"/size/{3 * 1024 * 1024}", timeout=20)
     assert resp.status == 200 and len(resp.body) == 3 * 1024 * 1024
+
+
+def test_a_stalled_handshake_times_out_as_a_connect(rampart, tmp_path):
+    """A backend that accepts TCP but never answers the ClientHello: timeouts.connect covers the
+    handshake, and the client gets a 504."""
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(srv.accept()[0])
+            except OSError:
+                continue
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    try:
+        port = srv.getsockname()[1]
+        cfg = tls_config([f"127.0.0.1:{port}"], {"verify": False})
+        cfg["timeouts"]["connect"] = "500ms"
+        r = rampart(cfg)
+        start = time.monotonic()
+        resp = get(r.port, "/")
+        assert resp.status == 504, resp
+        assert 0.4 < time.monotonic() - start < 5
+        wait_for(lambda: "connect timed out" in r.stderr_text(), what="the timeout in the log")
+        assert held, "the backend saw no connection"
+    finally:
+        stop.set()
+        t.join(5)
+        for c in held:
+            c.close()
+        srv.close()
