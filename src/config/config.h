@@ -88,7 +88,8 @@ struct rp_tls_upstream_conf {
     const char *cert;   /* client certificate (mTLS to the backend), or NULL */
     const char *key;
     const char *where;  /* "file:line:col", for errors */
-    void *ctx;          /* SSL_CTX * built at load (src/tls/tls_client.c), freed with the snapshot */
+    void *ctx;          /* SSL_CTX *, built at load (src/tls/tls_client.c), freed with the
+                           snapshot */
     uint64_t id;        /* hash of the settings above: pooled connections and cached sessions are
                            shared only between upstreams with equal settings */
 };

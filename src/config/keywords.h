@@ -83,8 +83,8 @@ bool rp_cfg_want(struct rp_cfg_ctx *c, const char *key, const struct rp_cfg_node
 /* Routes: build c->routes_node into c->cfg (build_route.c). */
 void rp_cfg_build_routes(struct rp_cfg_ctx *c);
 
-/* TLS keys (build_tls_client.c). upstreams.NAME.tls: true, false or a map; builds the client SSL_CTX
- * (target: struct rp_upstream_conf). */
+/* TLS keys (build_tls_client.c). upstreams.NAME.tls: true, false or a map; builds the client
+ * SSL_CTX (target: struct rp_upstream_conf). */
 void rp_cfg_upstream_tls(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
                          const struct rp_cfg_node *v, void *target);
 
