@@ -125,7 +125,9 @@ static void h_server_address(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
                              const struct rp_cfg_node *v, void *target)
 {
     struct rp_server_conf *s = target;
-    parse_addr(c, k->key, v, &s->addr, NULL);
+    const char *text;
+    if (parse_addr(c, k->key, v, &s->addr, &text))
+        s->host = rp_cfg_server_host(c, text);
 }
 
 static const struct rp_cfg_key server_keys[] = {
@@ -153,9 +155,11 @@ static void h_servers(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const st
         const struct rp_cfg_node *item = v->u.seq.items[i];
         struct rp_server_conf *s = &u->servers[i];
         s->weight = 1;
-        if (item->kind == RP_CFG_SCALAR || item->kind == RP_CFG_NULL)
-            parse_addr(c, "server", item, &s->addr, NULL);
-        else
+        const char *text;
+        if (item->kind == RP_CFG_SCALAR || item->kind == RP_CFG_NULL) {
+            if (parse_addr(c, "server", item, &s->addr, &text))
+                s->host = rp_cfg_server_host(c, text);
+        } else
             rp_cfg_apply(c, server_keys, RP_CFG_COUNT(server_keys), "server", item, s);
     }
 }
@@ -170,6 +174,8 @@ static const struct rp_cfg_key upstream_keys[] = {
      .help = "idle pooled connections per worker per server (default 32)"},
     {"keepalive_timeout", RP_CFG_T_DURATION, offsetof(struct rp_upstream_conf, keepalive_timeout),
      1, 24 * 3600 * 1000, .help = "how long a pooled connection may stay idle (default 60s)"},
+    {"tls", RP_CFG_T_CUSTOM, .handler = rp_cfg_upstream_tls,
+     .help = "TLS to the servers: true, or a map {sni, verify, ca, cert, key}"},
 };
 
 static void h_upstreams(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
@@ -318,8 +324,22 @@ static struct rp_config *config_new(void)
     return cfg;
 }
 
+int rp_config_on_free(struct rp_config *c, void (*fn)(void *arg), void *arg)
+{
+    struct rp_cfg_cleanup *cl = rp_arena_calloc(c->arena, 1, sizeof(*cl));
+    if (!cl)
+        return -1;
+    cl->fn = fn;
+    cl->arg = arg;
+    cl->next = c->cleanups;
+    c->cleanups = cl;
+    return 0;
+}
+
 static void config_free(struct rp_config *cfg)
 {
+    for (struct rp_cfg_cleanup *cl = cfg->cleanups; cl; cl = cl->next)
+        cl->fn(cl->arg);
     for (uint32_t i = 0; cfg->routes && i < cfg->nroutes; i++)
         if (cfg->routes[i].match.regex)
             pcre2_code_free(cfg->routes[i].match.regex);

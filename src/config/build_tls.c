@@ -94,34 +94,6 @@ static void h_version(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const st
         *(int *)((char *)target + k->offset) = i ? TLS1_3_VERSION : TLS1_2_VERSION;
 }
 
-static void h_client_auth_mode(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
-                               const struct rp_cfg_node *v, void *target)
-{
-    static const char *const names[] = {"off", "optional", "required"};
-    int i;
-    struct rp_tls_listener_conf *tc = target;
-    if (rp_cfg_get_enum(c, k->key, v, names, 3, &i))
-        tc->client_auth.mode = (enum rp_client_auth)i;
-}
-
-#define CA(field) offsetof(struct rp_tls_listener_conf, client_auth.field)
-static const struct rp_cfg_key client_auth_keys[] = {
-    {"mode", RP_CFG_T_CUSTOM, .handler = h_client_auth_mode,
-     .help = "off, optional or required (default off)"},
-    {"ca", RP_CFG_T_CUSTOM, CA(ca), .handler = h_path, .help = "PEM file of CAs for client certs"},
-    {"subject_header", RP_CFG_T_STRING, CA(subject_header), .flags = RP_CFG_NONEMPTY,
-     .help = "request header for the client's subject"},
-    {"fingerprint_header", RP_CFG_T_STRING, CA(fingerprint_header), .flags = RP_CFG_NONEMPTY,
-     .help = "request header for the client certificate's SHA-256"},
-};
-#undef CA
-
-static void h_client_auth(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
-                          const struct rp_cfg_node *v, void *target)
-{
-    rp_cfg_apply(c, client_auth_keys, RP_CFG_COUNT(client_auth_keys), "client_auth", v, target);
-}
-
 #define TLS(field) offsetof(struct rp_tls_listener_conf, field)
 static const struct rp_cfg_key tls_keys[] = {
     {"certificates", RP_CFG_T_CUSTOM, .handler = h_certificates, .required = true,
@@ -142,7 +114,7 @@ static const struct rp_cfg_key tls_keys[] = {
      .help = "how often ticket keys change (default 12h)"},
     {"session_cache", RP_CFG_T_U32, TLS(session_cache), 0, 10000000,
      .help = "server-side session cache entries; 0 = off (default 20480)"},
-    {"client_auth", RP_CFG_T_CUSTOM, .handler = h_client_auth,
+    {"client_auth", RP_CFG_T_CUSTOM, .handler = rp_cfg_tls_client_auth,
      .help = "client certificates: {mode, ca, subject_header, fingerprint_header}"},
 };
 #undef TLS

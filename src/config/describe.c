@@ -101,6 +101,9 @@ void rp_config_describe(const struct rp_config *c, FILE *f)
             fprintf(f, "%s %s w=%u", j ? "," : "", u->servers[j].addr.text, u->servers[j].weight);
         if (u->host_header)
             fprintf(f, "; Host: %s", u->host_header);
+        if (u->tls)
+            fprintf(f, "; tls%s%s%s", u->tls->sni ? " sni=" : "", u->tls->sni ? u->tls->sni : "",
+                    u->tls->verify ? "" : " (not verified)");
         fputc('\n', f);
     }
     for (uint32_t i = 0; i < c->nroutes; i++)

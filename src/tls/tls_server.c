@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "tls/client_auth.h"
 #include "tls/tls_server_int.h"
 
 #define DEFAULT_CIPHERS                                                                            \
@@ -142,10 +143,7 @@ static SSL_CTX *ctx_new(const struct rp_tls_listener_conf *tc, char *err, size_t
     SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
     SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
     SSL_CTX_set_tlsext_status_cb(ctx, status_cb);
-    /* TODO(tls-client): client certificates (tc->client_auth) are set up here; until then a
-     * configured client_auth must not be silently ignored */
-    if (tc->client_auth.mode != RP_CLIENT_AUTH_OFF) {
-        snprintf(err, n, "client_auth: client certificates are not supported by this build");
+    if (rp_tls_client_auth_setup(ctx, tc, err, n) != 0) {
         SSL_CTX_free(ctx);
         return NULL;
     }
