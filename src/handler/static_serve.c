@@ -95,18 +95,48 @@ void rp_static_start(struct rp_exchange *x)
     }
 }
 
+/* No socket to sendfile to (an HTTP/2 stream, io.fd = -1): the file is read into the session's
+ * output buffer, one buffer at a time, which its writer takes as it can (back-pressure). */
+static bool read_into_out(struct rp_exchange *x)
+{
+    struct rp_session *s = x->s;
+    bool progress = false;
+    while (x->file_left && rp_session_out_room(s, 1)) {
+        size_t want = rp_buf_room(&s->out);
+        if (want > x->file_left)
+            want = (size_t)x->file_left;
+        ssize_t n = pread(x->file_fd, rp_buf_wptr(&s->out), want, (off_t)x->file_off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rp_exchange_fail(x); /* the file shrank under us */
+            return true;
+        }
+        s->out.tail += (size_t)n;
+        x->file_off += (uint64_t)n;
+        x->file_left -= (uint64_t)n;
+        progress = true;
+    }
+    return progress;
+}
+
 bool rp_static_step(struct rp_exchange *x)
 {
     struct rp_session *s = x->s;
     if (x->resp_done || x->file_fd < 0)
         return false;
     bool progress = false;
+    if (s->io.fd < 0) {
+        progress = read_into_out(x);
+        if (s->closed)
+            return true;
+    }
     if (rp_buf_len(&s->out)) {
-        progress = rp_session_flush(s);
+        progress |= rp_session_flush(s);
         if (s->closed || rp_buf_len(&s->out))
             return progress;
     }
-    while (x->file_left && s->can_write) {
+    while (x->file_left && s->can_write && s->io.fd >= 0) {
         off_t off = (off_t)x->file_off;
         size_t want = x->file_left < (1u << 20) ? (size_t)x->file_left : (1u << 20);
         ssize_t n = sendfile(s->io.fd, x->file_fd, &off, want);

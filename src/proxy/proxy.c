@@ -120,9 +120,11 @@ void rp_proxy_start(struct rp_exchange *x)
     x->handler = RP_H_PROXY;
     x->upstream = x->route->upstream;
     x->upgrade = x->req.upgrade;
-    x->req_out.kind = x->req.body == RP_BODY_LENGTH    ? RP_OUT_LENGTH
-                      : x->req.body == RP_BODY_CHUNKED ? RP_OUT_CHUNKED
-                                                       : RP_OUT_NONE;
+    /* RP_BODY_CLOSE: an HTTP/2 request body that ends with its stream (no content-length) */
+    x->req_out.kind = x->req.body == RP_BODY_LENGTH ? RP_OUT_LENGTH
+                      : x->req.body == RP_BODY_CHUNKED || x->req.body == RP_BODY_CLOSE
+                          ? RP_OUT_CHUNKED
+                          : RP_OUT_NONE;
     /* 100-continue is answered here (the backend never sees Expect): the body is wanted */
     if (x->req.expect_continue && !x->req_done && x->req.version >= 11 && rp_buf_len(&s->in) == 0 &&
         rp_session_out_piece(s, 32)) {
