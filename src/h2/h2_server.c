@@ -222,6 +222,8 @@ bool rp_h2_server_start(struct rp_session *s)
     c->max_resets = cfg->http2.max_resets;
     c->max_headers = cfg->limits.max_headers;
     c->max_list = cfg->limits.max_request_line + cfg->limits.max_header_size;
+    c->max_fields = cfg->limits.max_header_size;
+    c->max_target = cfg->limits.max_request_line;
     c->send_timeout = cfg->timeouts.send;
     c->keepalive_timeout = cfg->timeouts.keepalive;
     c->reset_epoch = s->w->loop.now;

@@ -17,7 +17,9 @@ struct rp_h2_conn {
     uint32_t nlive;               /* streams whose virtual session is open */
     /* limits, taken from the config when the connection started */
     uint32_t max_streams, window, max_resets, max_headers;
-    size_t max_list; /* decoded header list size (name + value + 32 per field) */
+    size_t max_list;   /* decoded header list size (name + value + 32 per field) */
+    size_t max_fields; /* limits.max_header_size: regular fields as "name: value\r\n" */
+    size_t max_target; /* limits.max_request_line: :path */
     uint64_t send_timeout, keepalive_timeout;
     uint64_t reset_epoch; /* loop time the reset count started */
     uint32_t resets;
@@ -41,7 +43,7 @@ struct rp_h2_stream {
     /* request head being received */
     struct rp_h2_field *f;
     uint32_t nf, capf, nregular;
-    size_t list_size;
+    size_t list_size, fields_size;
     int head_status; /* 0, or the status to answer instead of the request (400, 431) */
     enum rp_method meth;
 

@@ -45,8 +45,15 @@ int rp_h2_stream_header(struct rp_h2_stream *st, const uint8_t *name, size_t nle
     if (st->head_status || st->began)
         return 0; /* refused already, or a trailer section (not forwarded) */
     bool pseudo = nlen && name[0] == ':';
-    if (st->list_size > c->max_list || (!pseudo && st->nregular >= c->max_headers)) {
+    if (!pseudo)
+        st->fields_size += nlen + vlen + 4; /* the same limits as the HTTP/1.1 head */
+    if (st->list_size > c->max_list || st->fields_size > c->max_fields ||
+        (!pseudo && st->nregular >= c->max_headers)) {
         st->head_status = 431;
+        return 0;
+    }
+    if (pseudo && vlen > c->max_target) {
+        st->head_status = 414; /* a :path longer than a request line may be */
         return 0;
     }
     if (st->nf == st->capf) {
@@ -541,8 +548,10 @@ void rp_h2_stream_close(struct rp_session *vs)
     rp_buf_release(&vs->out);
     if (!c->dead) {
         rp_h2_stream_ack(st); /* what was never read reopens the windows */
+        /* every byte was decoded; what did not fit a frame yet goes out from `carry` */
+        bool complete = st->resp_eof || (st->head_sent && st->rd.done);
         if (!st->h2_closed) {
-            if (!st->resp_eof)
+            if (!complete)
                 nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
             else if (!st->req_end && st->end_sent)
                 nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_NO_ERROR);
