@@ -236,7 +236,6 @@ bool rp_h2_server_start(struct rp_session *s)
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, c->window},
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)c->max_list},
         {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, 4096},
-        {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},
     };
     /* the connection window: a few streams can upload at full speed; memory stays bounded by
      * it whatever the number of streams */

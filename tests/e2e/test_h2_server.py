@@ -254,8 +254,9 @@ def test_many_parallel_streams_h2load(rampart, backend):
 def test_multiplexed_streams_interleave(rampart, backend):
     b = backend()
     r = rampart(h2cfg([b.port]))
-    c = H2(r.port)
-    size = 300000
+    # small stream windows: a stream waits for its WINDOW_UPDATE while others are served
+    c = H2(r.port, settings={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 32768})
+    size = scale_size(1 << 20)
     sids = [c.request("GET", f"/size/{size}") for _ in range(8)]
     for sid in sids:
         s = c.response(sid, 20)
