@@ -237,8 +237,8 @@ void rp_h2_stream_head_done(struct rp_h2_stream *st, bool end_stream)
     free(st->f);
     st->f = NULL;
     st->nf = st->capf = 0;
-    if (!vs->closed && !vs->x && rp_buf_len(&vs->in) == 0)
-        rp_buf_release(&vs->in);
+    if (!vs->closed && rp_buf_len(&vs->in) == 0)
+        rp_buf_release(&vs->in); /* taken again when body bytes arrive */
     rp_session_kick(vs);
 }
 
@@ -289,6 +289,7 @@ ssize_t rp_h2_stream_fill(struct rp_session *vs)
         rp_session_kick(st->c->s); /* the exchange took bytes: WINDOW_UPDATE */
     if (rp_buf_len(&vs->in))
         return 0;
+    rp_buf_release(&vs->in); /* a stream waiting for body bytes holds no buffer */
     if (vs->eof)
         return -1;
     vs->can_read = false; /* until DATA arrives (the body timeout runs meanwhile) */

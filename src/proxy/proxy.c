@@ -271,10 +271,12 @@ static bool start_response(struct rp_exchange *x)
     default:
         out = x->req.version >= 11 ? RP_OUT_CHUNKED : RP_OUT_CLOSE;
         /* a transfer coding (gzip, ...) can only travel in Transfer-Encoding, which an HTTP/1.0
-         * client does not read: it would get coded bytes it cannot tell apart */
-        if (out == RP_OUT_CLOSE && rp_response_has_codings(resp)) {
-            rp_log_warn("upstream %s: %s sent a transfer coding an HTTP/1.0 client cannot take",
-                        x->upstream->name, x->upstream_addr);
+         * client does not read and HTTP/2 does not have: it would get coded bytes it cannot
+         * tell apart */
+        if ((out == RP_OUT_CLOSE || x->req.version >= 20) && rp_response_has_codings(resp)) {
+            rp_log_warn(
+                "upstream %s: %s sent a transfer coding an HTTP/1.0 or HTTP/2 client cannot take",
+                x->upstream->name, x->upstream_addr);
             rp_exchange_error(x, 502);
             return true;
         }
