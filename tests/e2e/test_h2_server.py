@@ -19,7 +19,7 @@ import h2.exceptions  # noqa: E402
 import h2.settings  # noqa: E402
 import hpack  # noqa: E402
 
-from util import PatternChecker, get, make_config, raw_exchange, scale_conc, scale_size  # noqa: E402
+from util import SANITIZED, PatternChecker, get, make_config, raw_exchange, scale_conc, scale_size  # noqa: E402
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 NO_ERROR, PROTOCOL_ERROR, INTERNAL_ERROR, REFUSED_STREAM, CANCEL, ENHANCE_YOUR_CALM = 0, 1, 2, 7, 8, 11
@@ -564,7 +564,8 @@ def test_ack_floods_from_a_client_that_never_reads(rampart, backend, kind):
             ended = True
             break
     assert ended, "rampart kept reading a flood whose answers were never read"
-    assert r.rss_kib() - base < 8 * 1024
+    if not SANITIZED:  # ASan's quarantine keeps every freed frame for a while
+        assert r.rss_kib() - base < 8 * 1024
     assert r.alive() and get(r.port, "/json").status == 200
 
 
