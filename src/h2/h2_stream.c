@@ -113,6 +113,18 @@ static bool valid_path(struct rp_slice p)
     return p.n && (p.p[0] == '/' || (p.n == 1 && p.p[0] == '*'));
 }
 
+/* Field values go on to HTTP/1.1 backends: no control bytes but HTAB (RFC 9110 5.5), whatever
+ * an HTTP/2 peer may send. */
+static bool valid_value(struct rp_slice v)
+{
+    for (size_t i = 0; i < v.n; i++) {
+        unsigned char ch = (unsigned char)v.p[i];
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+            return false;
+    }
+    return true;
+}
+
 /* Join the cookie crumbs (RFC 9113 8.2.3) at the end of vs.in; returns the joined value. */
 static struct rp_slice join_cookies(struct rp_h2_stream *st, size_t total, uint32_t n)
 {
@@ -155,6 +167,8 @@ static int build_request(struct rp_h2_stream *st, struct rp_msg *m, bool end_str
     for (uint32_t i = 0; i < st->nf; i++) {
         struct rp_h2_field *f = &st->f[i];
         struct rp_slice name = at(st, f->name, f->nlen), value = at(st, f->value, f->vlen);
+        if (!valid_value(value))
+            return 400;
         /* nghttp2 has checked the pseudo-header fields (known, once, before the others) and
          * refused connection-specific fields and TE other than "trailers" */
         if (name.n && name.p[0] == ':') {
