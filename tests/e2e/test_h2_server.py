@@ -579,3 +579,38 @@ def test_idle_connection_gets_goaway(rampart, backend):
     assert c.wait_closed(5)
     assert c.terminated is not None and c.terminated[0] == NO_ERROR
     assert time.monotonic() - t0 < 4
+
+
+def test_head_has_no_data_and_bad_values_are_refused(rampart, backend):
+    b = backend()
+    r = rampart(h2cfg([b.port]))
+    c = H2(r.port, validate=False)
+    sid = c.request("HEAD", "/size/5000")
+    s = c.response(sid)
+    assert s["headers"][":status"] == "200" and s["headers"]["content-length"] == "5000"
+    assert s["ended"] and not s["data"] and "data" not in [k for i, k in c.order if i == sid]
+    sid = c.request("GET", "/json", headers=[("x-ctl", "a\x01b")])
+    s = c.response(sid)  # refused by nghttp2 (stream error) or by rampart (400)
+    assert s["reset"] == PROTOCOL_ERROR or s["headers"][":status"] == "400"
+    assert b.nrequests == 1
+    c.close()
+
+
+def test_truncated_backend_response_resets_the_stream(rampart, backend):
+    b = backend()
+
+    def cut(be, req, conn):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 1000)
+        return False
+
+    b.on("/cut", cut)
+    r = rampart(h2cfg([b.port]))
+    c = H2(r.port)
+    sid = c.request("GET", "/cut")
+    s = c.response(sid)
+    # the client never sees a complete-looking answer (the head may not have gone out yet)
+    assert s["reset"] == INTERNAL_ERROR and not s["ended"]
+    assert len(s["data"]) <= 1000
+    sid = c.request("GET", "/json")
+    assert c.response(sid)["headers"][":status"] == "200"
+    c.close()
