@@ -614,3 +614,16 @@ def test_truncated_backend_response_resets_the_stream(rampart, backend):
     sid = c.request("GET", "/json")
     assert c.response(sid)["headers"][":status"] == "200"
     c.close()
+
+
+def test_expect_100_continue_is_answered_before_the_body(rampart, backend):
+    b = backend()
+    r = rampart(h2cfg([b.port]))
+    c = H2(r.port)
+    sid = c.request("POST", "/upload", headers=[("expect", "100-continue")], end=False)
+    c.wait(lambda: c.st(sid)["info"], 5, "100 Continue")
+    assert c.st(sid)["info"][0][":status"] == "100"
+    c.send_body(sid, b"z" * 70000)
+    s = c.response(sid)
+    assert s["headers"][":status"] == "200" and bytes(s["data"]) == b"70000"
+    c.close()
