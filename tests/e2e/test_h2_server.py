@@ -627,3 +627,31 @@ def test_expect_100_continue_is_answered_before_the_body(rampart, backend):
     s = c.response(sid)
     assert s["headers"][":status"] == "200" and bytes(s["data"]) == b"70000"
     c.close()
+
+
+def test_reload_keeps_the_connection_and_its_streams(rampart, backend):
+    b = backend()
+    routes = [{"match": {"path": "/v"}, "respond": {"status": 200, "body": "v1\n"}},
+              {"match": {"path_prefix": "/"}, "proxy": "app"}]
+    cfg = h2cfg([b.port], routes=routes)
+    r = rampart(cfg)
+    c = H2(r.port)
+    slow = c.request("GET", "/slow/1.5")
+    time.sleep(0.2)
+    cfg2 = dict(cfg)
+    cfg2["routes"] = [{"match": {"path": "/v"}, "respond": {"status": 200, "body": "v2\n"}}] + routes[1:]
+    r.write_config(cfg2)
+    r.reload()
+
+    def body():
+        sid = c.request("GET", "/v")
+        return bytes(c.response(sid)["data"])
+
+    deadline = time.monotonic() + 5
+    while body() != b"v2\n" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert body() == b"v2\n"  # new streams of the same connection see the new config
+    s = c.response(slow, 10)
+    assert s["headers"][":status"] == "200" and bytes(s["data"]) == b"slow done\n"
+    assert not c.closed and c.terminated is None
+    c.close()
