@@ -2,7 +2,6 @@
  * `in` receives the request head fields (then the raw body) and whose `out` receives rampart's
  * own HTTP/1.1 response framing, which is parsed back here into HEADERS, DATA and trailers. */
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
