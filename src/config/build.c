@@ -32,6 +32,9 @@ static void set_defaults(struct rp_config *cfg)
     cfg->limits.max_header_size = 32 * 1024;
     cfg->limits.max_headers = 100;
     cfg->limits.max_body_size = 1024 * 1024 * 1024;
+    cfg->http2.max_concurrent_streams = 100;
+    cfg->http2.initial_window = 128 * 1024;
+    cfg->http2.max_resets = 200;
     cfg->proxy.trust_forwarded = false;
     cfg->proxy.via = false;
     cfg->proxy.server_header = "rampart";
@@ -274,6 +277,25 @@ static const struct rp_cfg_key log_keys[] = {
      .help = "error, warn, info or debug (default info)"},
 };
 
+static void h_h2_window(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
+                        const struct rp_cfg_node *v, void *target)
+{
+    uint64_t n;
+    /* 16 KiB .. 2^31-1 (RFC 9113 6.5.2); below a frame's size streams crawl */
+    if (rp_cfg_get_size(c, k->key, v, 16384, 0x7fffffff, &n))
+        ((struct rp_config *)target)->http2.initial_window = (uint32_t)n;
+}
+
+static const struct rp_cfg_key http2_keys[] = {
+    {"max_concurrent_streams", RP_CFG_T_U32,
+     offsetof(struct rp_config, http2.max_concurrent_streams), 1, 10000,
+     .help = "streams one client connection may have open; more are refused (default 100)"},
+    {"initial_window", RP_CFG_T_CUSTOM, .handler = h_h2_window,
+     .help = "request body bytes a stream may send ahead of the proxy (default 128k)"},
+    {"max_resets", RP_CFG_T_U32, offsetof(struct rp_config, http2.max_resets), 1, 1000000,
+     .help = "client stream resets per 10 s before the connection is closed (default 200)"},
+};
+
 #define SECTION(fn, tab, name)                                                                     \
     static void fn(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const struct rp_cfg_node *v,  \
                    void *target)                                                                   \
@@ -284,6 +306,7 @@ SECTION(h_timeouts, timeout_keys, "timeouts")
 SECTION(h_limits, limit_keys, "limits")
 SECTION(h_proxy, proxy_keys, "proxy")
 SECTION(h_log, log_keys, "log")
+SECTION(h_http2, http2_keys, "http2")
 
 static void h_routes(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const struct rp_cfg_node *v,
                      void *target)
@@ -303,6 +326,7 @@ static const struct rp_cfg_key top_keys[] = {
     {"limits", RP_CFG_T_CUSTOM, .handler = h_limits, .help = "request size limits"},
     {"proxy", RP_CFG_T_CUSTOM, .handler = h_proxy, .help = "forwarding behaviour"},
     {"log", RP_CFG_T_CUSTOM, .handler = h_log, .help = "access and error logs"},
+    {"http2", RP_CFG_T_CUSTOM, .handler = h_http2, .help = "HTTP/2 client connections"},
 };
 
 /* ---- snapshot life ---- */

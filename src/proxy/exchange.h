@@ -75,6 +75,7 @@ struct rp_session {
     SSL *ssl;                 /* TLS (src/tls/), NULL for plain TCP */
     struct rp_h2_conn *h2;    /* this connection speaks HTTP/2: src/h2/ runs it */
     struct rp_h2_stream *h2s; /* not a socket: one HTTP/2 stream of a connection (io.fd = -1) */
+    struct rp_session *conn;  /* h2s: the client connection carrying the stream (its TLS) */
 };
 
 enum rp_handler_kind { RP_H_NONE, RP_H_LOCAL, RP_H_STATIC, RP_H_PROXY };

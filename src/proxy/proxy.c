@@ -123,9 +123,11 @@ void rp_proxy_start(struct rp_exchange *x)
     x->handler = RP_H_PROXY;
     x->upstream = x->route->upstream;
     x->upgrade = x->req.upgrade;
-    x->req_out.kind = x->req.body == RP_BODY_LENGTH    ? RP_OUT_LENGTH
-                      : x->req.body == RP_BODY_CHUNKED ? RP_OUT_CHUNKED
-                                                       : RP_OUT_NONE;
+    /* RP_BODY_CLOSE: an HTTP/2 request body that ends with its stream (no content-length) */
+    x->req_out.kind = x->req.body == RP_BODY_LENGTH ? RP_OUT_LENGTH
+                      : x->req.body == RP_BODY_CHUNKED || x->req.body == RP_BODY_CLOSE
+                          ? RP_OUT_CHUNKED
+                          : RP_OUT_NONE;
     /* 100-continue is answered here (the backend never sees Expect): the body is wanted */
     if (x->req.expect_continue && !x->req_done && x->req.version >= 11 && rp_buf_len(&s->in) == 0 &&
         rp_session_out_piece(s, 32)) {
@@ -274,10 +276,12 @@ static bool start_response(struct rp_exchange *x)
     default:
         out = x->req.version >= 11 ? RP_OUT_CHUNKED : RP_OUT_CLOSE;
         /* a transfer coding (gzip, ...) can only travel in Transfer-Encoding, which an HTTP/1.0
-         * client does not read: it would get coded bytes it cannot tell apart */
-        if (out == RP_OUT_CLOSE && rp_response_has_codings(resp)) {
-            rp_log_warn("upstream %s: %s sent a transfer coding an HTTP/1.0 client cannot take",
-                        x->upstream->name, x->upstream_addr);
+         * client does not read and HTTP/2 does not have: it would get coded bytes it cannot
+         * tell apart */
+        if ((out == RP_OUT_CLOSE || x->req.version >= 20) && rp_response_has_codings(resp)) {
+            rp_log_warn(
+                "upstream %s: %s sent a transfer coding an HTTP/1.0 or HTTP/2 client cannot take",
+                x->upstream->name, x->upstream_addr);
             rp_exchange_error(x, 502);
             return true;
         }
