@@ -83,6 +83,9 @@ void rp_config_describe(const struct rp_config *c, FILE *f)
             fprintf(f, "%s %s w=%u", j ? "," : "", u->servers[j].addr.text, u->servers[j].weight);
         if (u->host_header)
             fprintf(f, "; Host: %s", u->host_header);
+        if (u->protocol != RP_UP_HTTP1)
+            fprintf(f, "; %s, %u streams per connection", u->protocol == RP_UP_H2 ? "h2" : "h2c",
+                    u->h2_max_streams);
         fputc('\n', f);
     }
     for (uint32_t i = 0; i < c->nroutes; i++)
