@@ -147,8 +147,8 @@ static void h_servers(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const st
     }
 }
 
-static void h_protocol(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const struct rp_cfg_node *v,
-                       void *target)
+static void h_protocol(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
+                       const struct rp_cfg_node *v, void *target)
 {
     /* in enum rp_upstream_protocol order */
     static const char *const names[] = {"http1", "h2", "h2c"};

@@ -160,8 +160,8 @@ static void backend_failed(struct rp_exchange *x)
         connect_next(x, false);
         return;
     }
-    if ((stale || refused) && !x->retried_stale &&
-        (refused || rp_method_idempotent(x->req.meth)) && body_replayable(x)) {
+    if ((stale || refused) && !x->retried_stale && (refused || rp_method_idempotent(x->req.meth)) &&
+        body_replayable(x)) {
         x->retried_stale = true; /* the server closed a pooled connection: once more, fresh */
         connect_next(x, true);
         return;
