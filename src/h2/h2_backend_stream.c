@@ -399,7 +399,8 @@ ssize_t rp_h2b_fill(struct rp_bconn *b, size_t max)
         if (!rp_buf_reserve(&b->in, need, rp_buf_len(&b->in) + need + RP_BUF_SIZE))
             return (ssize_t)added;
         rp_buf_put(&b->in, "0\r\n", 3);
-        rp_buf_put(&b->in, rp_buf_rptr(&st->trailers), rp_buf_len(&st->trailers));
+        if (rp_buf_len(&st->trailers))
+            rp_buf_put(&b->in, rp_buf_rptr(&st->trailers), rp_buf_len(&st->trailers));
         rp_buf_put(&b->in, "\r\n", 2);
         rp_buf_release(&st->trailers);
         st->end_written = true;
