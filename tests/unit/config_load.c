@@ -515,15 +515,15 @@ static void test_files(void)
 }
 
 /* upstream protocol and h2_max_streams (HTTP/2 to backends) */
+#define UP_HEAD "listen: [\":8080\"]\nroutes: [{respond: {}}]\nupstreams:\n"
+
 static void test_upstream_protocol(void)
 {
     struct rp_cfg_errors errs = {0};
     struct rp_config *c =
-        load("listen: [\":8080\"]\nroutes: [{respond: {}}]\n"
-             "upstreams:\n"
-             "  a: {servers: [\"127.0.0.1:1\"], protocol: h2c, h2_max_streams: 7}\n"
-             "  b: {servers: [\"127.0.0.1:2\"], protocol: http1}\n"
-             "  c: {servers: [\"127.0.0.1:3\"]}\n",
+        load(UP_HEAD "  a: {servers: [\"127.0.0.1:1\"], protocol: h2c, h2_max_streams: 7}\n"
+                     "  b: {servers: [\"127.0.0.1:2\"], protocol: http1}\n"
+                     "  c: {servers: [\"127.0.0.1:3\"]}\n",
              &errs);
     CHECK(c != NULL);
     if (c) {
@@ -535,17 +535,11 @@ static void test_upstream_protocol(void)
     }
     rp_config_unref(c);
     rp_cfg_errors_free(&errs);
-    c = load("listen: [\":8080\"]\nroutes: [{respond: {}}]\nupstreams:\n  a: {servers: "
-             "[\"127.0.0.1:1\"], "
-             "protocol: h2}\n",
-             &errs);
+    c = load(UP_HEAD "  a: {servers: [\"127.0.0.1:1\"], protocol: h2}\n", &errs);
     CHECK(c == NULL);
     CHECK(errs.n == 1 && strstr(errs.msgs[0], "protocol h2 needs tls") != NULL);
     rp_cfg_errors_free(&errs);
-    c = load("listen: [\":8080\"]\nroutes: [{respond: {}}]\nupstreams:\n  a: {servers: "
-             "[\"127.0.0.1:1\"], "
-             "protocol: h3}\n",
-             &errs);
+    c = load(UP_HEAD "  a: {servers: [\"127.0.0.1:1\"], protocol: h3}\n", &errs);
     CHECK(c == NULL && errs.n == 1);
     rp_cfg_errors_free(&errs);
 }
