@@ -15,6 +15,10 @@ import h2.exceptions
 import h2.settings
 
 
+class GoingAway(Exception):
+    """Ends the connection after its GOAWAY went out."""
+
+
 class Request:
     def __init__(self, stream_id, headers):
         self.stream_id = stream_id
@@ -42,6 +46,8 @@ class H2Backend:
     /size/N            N bytes of the test pattern (flow-controlled)
     /grpcish           200 application/grpc, a body, trailers grpc-status: 0, grpc-message: ok
     /refuse-once/K     the first request with key K is refused (RST_STREAM REFUSED_STREAM)
+    /goaway-once/K     the first request with key K gets GOAWAY (last stream id below it), then
+                       the connection closes
     /rst               RST_STREAM INTERNAL_ERROR before any response
     /head204           204 without body
     anything else      200 "h2 <method> <path>\\n"
@@ -131,6 +137,12 @@ class H2Backend:
                 pending = conn.data_to_send()
                 if pending:
                     s.sendall(pending)
+        except GoingAway:
+            try:
+                s.sendall(conn.data_to_send())
+                time.sleep(0.05)
+            except OSError:
+                pass
         except (OSError, h2.exceptions.ProtocolError):
             pass
         finally:
@@ -184,6 +196,14 @@ class H2Backend:
                 if first:
                     conn.reset_stream(ev.stream_id, h2.errors.ErrorCodes.REFUSED_STREAM)
                     reqs.pop(ev.stream_id, None)
+            elif path.startswith("/goaway-once/"):
+                with self.lock:
+                    first = path not in self.refused
+                    self.refused.add(path)
+                if first:
+                    conn.close_connection(last_stream_id=ev.stream_id - 2 if ev.stream_id > 2 else 0)
+                    reqs.pop(ev.stream_id, None)
+                    raise GoingAway()
             elif path == "/rst":
                 conn.reset_stream(ev.stream_id, h2.errors.ErrorCodes.INTERNAL_ERROR)
                 reqs.pop(ev.stream_id, None)

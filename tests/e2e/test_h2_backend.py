@@ -207,6 +207,17 @@ def test_refused_stream_is_retried_for_any_method(rampart, h2_backend):
     assert resp.status == 200
 
 
+def test_goaway_before_the_stream_is_retried(rampart, h2_backend):
+    b = h2_backend()
+    r = rampart(h2_config([b.port]))
+    c = Client(r.port)
+    assert c.request("GET", "/").status == 200
+    resp = c.request("POST", "/goaway-once/a", body=b"x" * 100)
+    assert resp.status == 200, resp
+    assert [q.path for q in b.requests].count("/goaway-once/a") == 2
+    assert b.connections == 2  # the second try went on a new connection
+
+
 def test_reset_stream_is_502(rampart, h2_backend):
     b = h2_backend()
     r = rampart(h2_config([b.port]))
