@@ -58,12 +58,12 @@ struct rp_h2b_stream {
     bool interim;           /* the header block being read is a 1xx: dropped */
     bool head_done;         /* the response head is complete in vb.in */
     bool no_body;           /* HEAD, 204, 304: no body framing at all */
-    bool in_trailers;       /* the header block being read is the trailer section */
+    bool only_head;         /* the head carries END_STREAM: fields wait in trailers (below) */
+    bool grpc;              /* content-type application/grpc... */
     bool ended;             /* END_STREAM received */
     bool end_written;       /* last-chunk and trailers written into vb.in */
     bool closed;            /* nghttp2 closed the stream */
     bool failed;            /* reset, refused or the connection was lost before the end */
-    bool head_too_big;      /* header block over the limit: the stream was reset */
     struct rp_buf rdata;    /* DATA received, not yet framed into vb.in (stream window bounds it) */
     struct rp_buf trailers; /* the trailer section as "name: value\r\n" lines */
 };

@@ -284,6 +284,7 @@ int rp_h2b_stream_on_header(struct rp_h2b_stream *st, const nghttp2_frame *f, st
         st->interim = false;
         st->status = status;
         st->no_body = st->meth == RP_METH_HEAD || status == 204 || status == 304;
+        st->only_head = !st->no_body && (f->hd.flags & NGHTTP2_FLAG_END_STREAM);
         char line[32];
         int k = snprintf(line, sizeof(line), "HTTP/1.1 %03d \r\n", status);
         return buf_append(&vb->in, line, (size_t)k, RP_H2B_MAX_HEAD) ? 0 : -1;
@@ -293,6 +294,13 @@ int rp_h2b_stream_on_header(struct rp_h2b_stream *st, const nghttp2_frame *f, st
     /* the body is relayed chunked; a HEAD or 304 answer keeps its length as information */
     if (!st->no_body && name_is(name, "content-length"))
         return 0;
+    if (name_is(name, "content-type")) {
+        st->grpc = value.n >= 16 && !strncmp(value.p, "application/grpc", 16);
+    } else if (st->only_head) {
+        /* a response without body: in gRPC's "Trailers-Only" form everything but the status
+         * and the content type is trailers; which it is is known at the end of the block */
+        return append_field(&st->trailers, name, value, RP_H2B_MAX_HEAD) ? 0 : -1;
+    }
     return append_field(&vb->in, name, value, RP_H2B_MAX_HEAD) ? 0 : -1;
 }
 
@@ -304,17 +312,27 @@ void rp_h2b_stream_on_headers_end(struct rp_h2b_stream *st, const nghttp2_frame 
             st->interim = false;
             return;
         }
+        /* gRPC Trailers-Only keeps its trailers (grpc-status...) as a trailer section, so an
+         * HTTP/2 client gets them in a trailing HEADERS frame again; other bodiless answers
+         * keep their fields in the head */
+        bool keep_trailers = st->only_head && st->grpc;
         const char *tail = "Transfer-Encoding: chunked\r\n\r\n";
-        if (st->no_body)
+        if (st->no_body) {
             tail = "\r\n";
-        else if (end)
+        } else if (end && !keep_trailers) {
             tail = "Content-Length: 0\r\n\r\n";
-        if (!buf_append(&st->vb.in, tail, strlen(tail), RP_H2B_MAX_HEAD + 64)) {
+            struct rp_buf *t = &st->trailers;
+            if (rp_buf_len(t) &&
+                !buf_append(&st->vb.in, rp_buf_rptr(t), rp_buf_len(t), 2 * RP_H2B_MAX_HEAD))
+                tail = NULL;
+            rp_buf_release(t);
+        }
+        if (!tail || !buf_append(&st->vb.in, tail, strlen(tail), 2 * RP_H2B_MAX_HEAD + 64)) {
             st->failed = true;
             nghttp2_submit_rst_stream(st->c->ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
         }
         st->head_done = true;
-        st->end_written = st->no_body || end; /* no chunked body follows */
+        st->end_written = st->no_body || (end && !keep_trailers); /* no chunked body follows */
         rp_h2b_stream_kick(st);
     }
     if (end)
