@@ -50,6 +50,7 @@ class H2Backend:
                        the connection closes
     /rst               RST_STREAM INTERNAL_ERROR before any response
     /head204           204 without body
+    /empty             200 ending in its HEADERS frame, with x-empty: yes
     anything else      200 "h2 <method> <path>\\n"
     """
 
@@ -263,6 +264,8 @@ class H2Backend:
                           trailers=[("grpc-status", "0"), ("grpc-message", "ok")])
         elif path == "/head204":
             self._respond(conn, out, sid, 204, [("x-empty", "yes")])
+        elif path == "/empty":
+            self._respond(conn, out, sid, 200, [("x-empty", "yes")])
         else:
             self._respond(conn, out, sid, 200, [("content-type", "text/plain")],
                           f"{self.name} {method} {path}\n".encode())

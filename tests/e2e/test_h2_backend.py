@@ -122,6 +122,9 @@ def test_response_kinds(rampart, h2_backend):
     assert resp.header("content-length") == "1000"
     resp = c.request("GET", "/head204")
     assert resp.status == 204 and resp.header("x-empty") == "yes"
+    resp = c.request("GET", "/empty")  # HEADERS with END_STREAM: fields stay in the head
+    assert resp.status == 200 and resp.header("x-empty") == "yes" and resp.body == b""
+    assert resp.header("content-length") == "0" and not resp.trailers
     n = util.scale_size(5 * MIB)
     chk = PatternChecker()
     resp = c.request("GET", f"/size/{n}", sink=chk.feed)
@@ -374,18 +377,20 @@ def test_grpc_over_http1_client(rampart, grpc_server):
     resp = c.request("POST", "/test.Echo/ServerStream", headers=GRPC_H1_HEADERS,
                      body=grpc_frame(b"3"))
     assert grpc_messages(resp.body) == [b"msg-0", b"msg-1", b"msg-2"]
-    # an error status: a trailers-only answer, grpc-status in the head
+    # an error status after the initial metadata: trailers
     resp = c.request("POST", "/test.Echo/Unary", headers=GRPC_H1_HEADERS,
                      body=grpc_frame(b"abort:NOT_FOUND"))
-    assert resp.status == 200
-    fields = dict((k.lower(), v) for k, v in resp.headers + resp.trailers)
-    assert fields.get("grpc-status") == "5", resp
-    assert fields.get("grpc-message") == "aborted on request"
-    assert fields.get("x-why") == "asked"
-    # unknown method: UNIMPLEMENTED from the server
+    assert resp.status == 200 and resp.chunked and resp.body == b""
+    tr = dict(resp.trailers)
+    assert tr.get("grpc-status") == "5", resp
+    assert tr.get("grpc-message") == "aborted on request"
+    assert tr.get("x-why") == "asked"
+    # unknown method: a Trailers-Only answer (one HEADERS frame with END_STREAM) keeps
+    # grpc-status as a trailer, the content type in the head
     resp = c.request("POST", "/test.Echo/Nope", headers=GRPC_H1_HEADERS, body=grpc_frame(b""))
-    fields = dict((k.lower(), v) for k, v in resp.headers + resp.trailers)
-    assert fields.get("grpc-status") == "12", resp
+    assert resp.status == 200 and resp.header("content-type") == "application/grpc"
+    assert resp.header("grpc-status") is None
+    assert dict(resp.trailers).get("grpc-status") == "12", resp
 
 
 def listener_speaks_h2c(port):
