@@ -365,9 +365,11 @@ static uint32_t conn_limit(struct rp_h2b_conn *c)
 }
 
 static struct rp_h2b_conn *conn_new(struct rp_worker *w, const struct rp_upstream_conf *u,
-                                    const struct rp_sockaddr *addr, const char *key, int *err)
+                                    const struct rp_server_conf *srv, const char *key, int *err)
 {
-    struct rp_bconn *b = rp_bconn_connect(w, addr, err);
+    /* TLS (protocol h2): the SSL with ALPN "h2" comes from rp_bconn_connect once backend TLS
+     * is in; conn_setup then runs the handshake and checks the protocol chosen */
+    struct rp_bconn *b = rp_bconn_connect(w, &srv->addr, err);
     if (!b)
         return NULL;
     struct rp_h2b_conn *c = calloc(1, sizeof(*c));
@@ -407,8 +409,9 @@ static void vb_timeout(struct rp_timer *t)
 }
 
 struct rp_bconn *rp_h2b_open(struct rp_worker *w, const struct rp_upstream_conf *u,
-                             const struct rp_sockaddr *addr, int *err)
+                             const struct rp_server_conf *srv, int *err)
 {
+    const struct rp_sockaddr *addr = &srv->addr;
     char key[sizeof(((struct rp_h2b_conn *)0)->key)];
     snprintf(key, sizeof(key), "%d %s %s", (int)u->protocol, addr->text, u->name);
     struct rp_h2b_conn *c = NULL;
@@ -425,7 +428,7 @@ struct rp_bconn *rp_h2b_open(struct rp_worker *w, const struct rp_upstream_conf 
             c = p;
     }
     bool fresh = !c;
-    if (!c && !(c = conn_new(w, u, addr, key, err)))
+    if (!c && !(c = conn_new(w, u, srv, key, err)))
         return NULL;
     struct rp_h2b_stream *st = calloc(1, sizeof(*st));
     if (!st) {

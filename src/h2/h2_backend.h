@@ -10,13 +10,13 @@
 
 #include "proxy/exchange.h"
 
-/* A virtual backend connection for one request to addr of upstream u (protocol h2 or h2c),
+/* A virtual backend connection for one request to server srv of upstream u (protocol h2 or h2c),
  * on a live connection with a free stream slot, else on a new connection. While that connection
  * is being set up the returned b has connecting set and can_write clear; a failed setup sets
  * eof with connecting still set, which the proxy takes for a refused connect. NULL with
  * *err = -errno when a new connection failed at once. Thread: the worker's. */
 struct rp_bconn *rp_h2b_open(struct rp_worker *w, const struct rp_upstream_conf *u,
-                             const struct rp_sockaddr *addr, int *err);
+                             const struct rp_server_conf *srv, int *err);
 
 /* rp_bconn_fill for a virtual b: moves the next piece of the synthesized HTTP/1.1 response
  * (head, then the body as chunks, then the trailer section) into b->in and lets the backend

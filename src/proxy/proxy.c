@@ -82,7 +82,7 @@ static void connect_next(struct rp_exchange *x, bool fresh)
         struct rp_bconn *b = NULL;
         int err = 0;
         if (u->protocol != RP_UP_HTTP1)
-            b = rp_h2b_open(w, u, addr, &err); /* a stream on a shared connection */
+            b = rp_h2b_open(w, u, &u->servers[idx], &err); /* a stream on a shared connection */
         else if (!(b = fresh ? NULL : rp_pool_take(w, addr)))
             b = rp_bconn_connect(w, addr, &err);
         fresh = false;
