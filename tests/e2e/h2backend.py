@@ -54,7 +54,9 @@ class H2Backend:
     anything else      200 "h2 <method> <path>\\n"
     """
 
-    def __init__(self, name="h2", port=0):
+    def __init__(self, name="h2", port=0, ssl_ctx=None):
+        self.ssl_ctx = ssl_ctx  # TLS (ALPN h2) when set
+        self.alpn = []  # protocol chosen on each TLS connection
         self.name = name
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -109,6 +111,17 @@ class H2Backend:
 
     # one connection ---------------------------------------------------------------------
     def _serve(self, s):
+        if self.ssl_ctx is not None:
+            try:
+                s.settimeout(5)
+                s = self.ssl_ctx.wrap_socket(s, server_side=True)
+            except OSError:
+                s.close()
+                with self.lock:
+                    self.closed += 1
+                return
+            with self.lock:
+                self.alpn.append(s.selected_alpn_protocol())
         cfg = h2.config.H2Configuration(client_side=False, header_encoding=None)
         conn = h2.connection.H2Connection(config=cfg)
         conn.local_settings = h2.settings.Settings(client=False, initial_values={

@@ -24,8 +24,8 @@ MIB = 1024 * 1024
 def h2_backend():
     started = []
 
-    def factory(name=None, port=0):
-        b = H2Backend(name or f"h2b{len(started) + 1}", port=port)
+    def factory(name=None, port=0, ssl_ctx=None):
+        b = H2Backend(name or f"h2b{len(started) + 1}", port=port, ssl_ctx=ssl_ctx)
         started.append(b)
         return b
 
@@ -264,6 +264,92 @@ def test_idle_connection_closes_after_keepalive_timeout(rampart, h2_backend):
     wait_for(lambda: b.closed == 1, timeout=3, what="the idle backend connection to close")
 
 
+# ---- HTTP/2 over TLS (protocol h2) -------------------------------------------------------
+
+
+def backend_tls_supported(tmp_path):
+    """True once upstream `tls:` exists (src/tls/tls_client*.c)."""
+    cfg = h2_config([free_port()], protocol="h2", tls={"verify": False})
+    return run_check(tmp_path, cfg)[0] == 0
+
+
+@pytest.fixture
+def tls_ca(tmp_path):
+    trustme = pytest.importorskip("trustme")
+    if not backend_tls_supported(tmp_path):
+        pytest.skip("no TLS to backends in this build (tls-client)")
+    ca = trustme.CA()
+    path = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return ca, str(path)
+
+
+def test_h2_over_tls_with_alpn(rampart, h2_backend, tls_ca):
+    import ssl
+
+    ca, ca_path = tls_ca
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("backend.test", "127.0.0.1").configure_cert(ctx)
+    ctx.set_alpn_protocols(["h2"])
+    b = h2_backend(ssl_ctx=ctx)
+    r = rampart(h2_config([b.port], protocol="h2", tls={"ca": ca_path, "sni": "backend.test"}))
+    c = Client(r.port)
+    got = backend_json(c.request("GET", "/json"))
+    assert dict(tuple(h) for h in got["headers"])[":scheme"] == "https"
+    resp = c.request("GET", "/grpcish")
+    assert ("grpc-status", "0") in resp.trailers
+    assert concurrent_get(r.port, "/delay/0.3", util.scale_conc(20)) == [200] * util.scale_conc(20)
+    assert b.connections == 1 and b.alpn == ["h2"]
+
+
+def test_h2_needs_the_server_to_choose_h2(rampart, tls_ca, tmp_path):
+    """A TLS server that does not offer h2 by ALPN: a failed connect (502), logged."""
+    import ssl
+
+    ca, ca_path = tls_ca
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("backend.test", "127.0.0.1").configure_cert(ctx)
+    ctx.set_alpn_protocols(["http/1.1"])
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(8)
+    ls.settimeout(5)
+    port = ls.getsockname()[1]
+
+    def serve():
+        try:
+            raw, _ = ls.accept()
+            with ctx.wrap_socket(raw, server_side=True) as s:
+                s.settimeout(2)
+                s.recv(100)
+        except OSError:
+            pass
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    r = rampart(h2_config([port], protocol="h2", tls={"ca": ca_path, "sni": "backend.test"}))
+    assert Client(r.port).request("GET", "/").status == 502
+    t.join(5)
+    ls.close()
+    wait_for(lambda: "ALPN" in r.log.read_text(), timeout=3, what="the ALPN failure logged")
+
+
+def test_grpc_over_tls_backend(rampart, tls_ca):
+    ca, ca_path = tls_ca
+    cert = ca.issue_cert("backend.test", "127.0.0.1")
+    creds = grpc.ssl_server_credentials([(cert.private_key_pem.bytes(),
+                                          cert.cert_chain_pems[0].bytes())])
+    s = GrpcServer(creds)
+    try:
+        r = rampart(h2_config([s.port], protocol="h2", tls={"ca": ca_path, "sni": "backend.test"}))
+        resp = Client(r.port).request("POST", "/test.Echo/Unary", headers=GRPC_H1_HEADERS,
+                                      body=grpc_frame(b"over tls"))
+        assert grpc_messages(resp.body) == [b"over tls"]
+        assert dict(resp.trailers).get("grpc-status") == "0", resp
+    finally:
+        s.stop()
+
+
 # ---- configuration -----------------------------------------------------------------------
 
 
@@ -296,7 +382,7 @@ class GrpcServer:
     """A real gRPC server (python3-grpcio, C core) on 127.0.0.1, service test.Echo with bytes
     in and out (identity serializers)."""
 
-    def __init__(self):
+    def __init__(self, creds=None):
         def unary(req, ctx):
             ctx.send_initial_metadata((("x-initial", "i1"),))
             if req.startswith(b"abort:"):
@@ -324,7 +410,10 @@ class GrpcServer:
         })
         self.pool = futures.ThreadPoolExecutor(max_workers=8)
         self.server = grpc.server(self.pool, handlers=[handler], options=GRPC_OPTS)
-        self.port = self.server.add_insecure_port("127.0.0.1:0")
+        if creds is None:
+            self.port = self.server.add_insecure_port("127.0.0.1:0")
+        else:
+            self.port = self.server.add_secure_port("127.0.0.1:0", creds)
         self.server.start()
 
     def stop(self):
