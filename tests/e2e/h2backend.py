@@ -51,6 +51,7 @@ class H2Backend:
     /rst               RST_STREAM INTERNAL_ERROR before any response
     /head204           204 without body
     /empty             200 ending in its HEADERS frame, with x-empty: yes
+    /bighead/N/K       200 with K header fields x-big-i of N bytes each
     anything else      200 "h2 <method> <path>\\n"
     """
 
@@ -277,6 +278,10 @@ class H2Backend:
                           trailers=[("grpc-status", "0"), ("grpc-message", "ok")])
         elif path == "/head204":
             self._respond(conn, out, sid, 204, [("x-empty", "yes")])
+        elif path.startswith("/bighead/"):
+            n, k = (int(x) for x in path.split("/")[2:4])
+            self._respond(conn, out, sid, 200, [(f"x-big-{i}", "b" * n) for i in range(k)],
+                          b"big")
         elif path == "/empty":
             self._respond(conn, out, sid, 200, [("x-empty", "yes")])
         else:

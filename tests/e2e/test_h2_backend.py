@@ -229,6 +229,19 @@ def test_reset_stream_is_502(rampart, h2_backend):
     assert c.request("GET", "/").status == 200  # the connection and the client go on
 
 
+def test_oversized_response_heads_are_502(rampart, h2_backend):
+    b = h2_backend()
+    r = rampart(h2_config([b.port]))
+    c = Client(r.port)
+    assert c.request("GET", "/bighead/1000/3").status == 200
+    # over the proxy's head limit (max_request_line + max_header_size)
+    assert c.request("GET", "/bighead/50000/1").status == 502
+    # over rampart's bound for a synthesized head: the stream is reset
+    assert Client(r.port).request("GET", "/bighead/30000/4").status == 502
+    assert Client(r.port).request("GET", "/").status == 200
+    assert b.connections == 1  # only the streams failed
+
+
 def test_backend_killed_then_back(rampart, h2_backend):
     b = h2_backend()
     port = b.port
