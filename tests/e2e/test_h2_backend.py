@@ -277,6 +277,23 @@ def test_idle_connection_closes_after_keepalive_timeout(rampart, h2_backend):
     wait_for(lambda: b.closed == 1, timeout=3, what="the idle backend connection to close")
 
 
+def test_reload_keeps_connections_and_takes_new_limits(rampart, h2_backend):
+    b = h2_backend()
+    cfg = h2_config([b.port])
+    r = rampart(cfg)
+    assert Client(r.port).request("GET", "/").status == 200
+    cfg["upstreams"]["h2"]["h2_max_streams"] = 5
+    cfg["routes"].insert(0, {"match": {"path": "/v2"}, "respond": {"status": 200, "body": "v2"}})
+    r.write_config(cfg)
+    r.reload()
+    wait_for(lambda: Client(r.port).request("GET", "/v2").body == b"v2", timeout=5,
+             what="the new config")
+    n = util.scale_conc(10)
+    assert concurrent_get(r.port, "/delay/1", n) == [200] * n
+    assert b.connections == -(-n // 5)  # the first connection kept, the new limit applied
+    assert b.max_concurrent <= 5
+
+
 # ---- HTTP/2 over TLS (protocol h2) -------------------------------------------------------
 
 
