@@ -294,6 +294,25 @@ def test_reload_keeps_connections_and_takes_new_limits(rampart, h2_backend):
     assert b.max_concurrent <= 5
 
 
+def test_graceful_shutdown_finishes_streams(rampart, h2_backend):
+    b = h2_backend()
+    r = rampart(h2_config([b.port]))
+    result = {}
+
+    def slow():
+        result["status"] = Client(r.port, timeout=15).request("GET", "/delay/1").status
+
+    t = threading.Thread(target=slow)
+    t.start()
+    wait_for(lambda: len(b.requests) >= 1, timeout=5, what="the request at the backend")
+    r.terminate()
+    t.join(15)
+    assert result.get("status") == 200
+    rc, hung = r.wait(10)
+    assert rc == 0 and not hung
+    wait_for(lambda: b.closed == b.connections, timeout=3, what="backend connections closed")
+
+
 # ---- HTTP/2 over TLS (protocol h2) -------------------------------------------------------
 
 
