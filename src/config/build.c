@@ -167,6 +167,16 @@ static void h_servers(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const st
     }
 }
 
+static void h_protocol(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
+                       const struct rp_cfg_node *v, void *target)
+{
+    /* in enum rp_upstream_protocol order */
+    static const char *const names[] = {"http1", "h2", "h2c"};
+    int i;
+    if (rp_cfg_get_enum(c, k->key, v, names, 3, &i))
+        ((struct rp_upstream_conf *)target)->protocol = (enum rp_upstream_protocol)i;
+}
+
 static const struct rp_cfg_key upstream_keys[] = {
     {"servers", RP_CFG_T_CUSTOM, .handler = h_servers, .required = true,
      .help = "a list of backend addresses"},
@@ -179,6 +189,10 @@ static const struct rp_cfg_key upstream_keys[] = {
      1, 24 * 3600 * 1000, .help = "how long a pooled connection may stay idle (default 60s)"},
     {"tls", RP_CFG_T_CUSTOM, .handler = rp_cfg_upstream_tls,
      .help = "TLS to the servers: true, or a map {sni, verify, ca, cert, key}"},
+    {"protocol", RP_CFG_T_CUSTOM, .handler = h_protocol,
+     .help = "http1, h2 (HTTP/2 over TLS) or h2c (HTTP/2 cleartext) (default http1)"},
+    {"h2_max_streams", RP_CFG_T_U32, offsetof(struct rp_upstream_conf, h2_max_streams), 1, 10000,
+     .help = "h2/h2c: concurrent streams per backend connection (default 100)"},
 };
 
 static void h_upstreams(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
@@ -200,11 +214,16 @@ static void h_upstreams(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
         u->index = i;
         u->keepalive = 32;
         u->keepalive_timeout = 60000;
+        u->h2_max_streams = 100;
         if (!rp_cfg_get_str(c, "upstream name", p->key, RP_CFG_NONEMPTY, &u->name))
             u->name = "";
         char what[96];
         snprintf(what, sizeof(what), "upstream \"%.64s\"", u->name);
         rp_cfg_apply(c, upstream_keys, RP_CFG_COUNT(upstream_keys), what, p->value, u);
+        /* ALPN "h2" is negotiated inside TLS: without it only prior knowledge (h2c) works */
+        if (u->protocol == RP_UP_H2 && !u->tls)
+            rp_cfg_diag_at(c->d, p->value, "%s: protocol h2 needs tls (or use h2c for cleartext)",
+                           what);
     }
 }
 
@@ -516,6 +535,7 @@ struct rp_config *rp_config_from_cli(const char *listen, const char *const *to, 
     u->nservers = nto;
     u->keepalive = 32;
     u->keepalive_timeout = 60000;
+    u->h2_max_streams = 100;
     cfg->nroutes = 1;
     cfg->routes[0].action = RP_ACT_PROXY;
     cfg->routes[0].upstream = u;

@@ -259,6 +259,11 @@ struct rp_slice rp_proxy_build_request_head(struct rp_exchange *x, enum rp_body_
         puts_(&h, "1.1 rampart\r\n");
     }
     put_field(&h, "X-Request-ID", rp_slice_cstr(x->request_id));
+    /* TE is hop-by-hop, but HTTP/2 keeps "te: trailers" end to end and gRPC servers require
+     * it: passed on to HTTP/2 upstreams when the client sent it */
+    if (x->upstream->protocol != RP_UP_HTTP1 &&
+        rp_msg_has_token(req, RP_SLICE_LIT("te"), RP_SLICE_LIT("trailers")))
+        puts_(&h, "TE: trailers\r\n");
 
     if (out == RP_OUT_LENGTH) {
         char cl[32];

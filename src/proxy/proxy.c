@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "h2/h2_backend.h"
 #include "http/h1_parse.h"
 #include "proxy/exchange_run.h"
 #include "proxy/session.h"
@@ -31,8 +32,11 @@ static void replay_keep(struct rp_exchange *x, const char *p, size_t n)
 {
     if (x->replay.overflow || n == 0)
         return;
-    /* only where a retry could happen: an idempotent request on a reused connection */
-    if (!x->replay.p && (!x->b->reused || x->retried_stale || !rp_method_idempotent(x->req.meth) ||
+    /* only where a retry could happen: an idempotent request on a reused connection, or any
+     * request to an HTTP/2 server (which may refuse a stream it did not process) */
+    bool h2 = x->b->h2s != NULL;
+    if (!x->replay.p && ((!x->b->reused && !h2) || x->retried_stale ||
+                         (!h2 && !rp_method_idempotent(x->req.meth)) ||
                          (x->req.body == RP_BODY_LENGTH && x->req.content_length > REPLAY_MAX))) {
         x->replay.overflow = true;
         return;
@@ -77,9 +81,11 @@ static void connect_next(struct rp_exchange *x, bool fresh)
         const struct rp_server_conf *srv = &u->servers[idx];
         const struct rp_sockaddr *addr = &srv->addr;
         snprintf(x->upstream_addr, sizeof(x->upstream_addr), "%s", addr->text);
-        struct rp_bconn *b = fresh ? NULL : rp_pool_take(w, u, srv);
+        struct rp_bconn *b = NULL;
         int err = 0;
-        if (!b)
+        if (u->protocol != RP_UP_HTTP1)
+            b = rp_h2b_open(w, u, srv, &err); /* a stream on a shared connection */
+        else if (!(b = fresh ? NULL : rp_pool_take(w, u, srv)))
             b = rp_bconn_connect(w, u, srv, &err);
         fresh = false;
         if (!b) {
@@ -146,6 +152,7 @@ static void backend_failed(struct rp_exchange *x)
     bool was_connecting = b->connecting || b->handshaking; /* TLS: connected once verified */
     bool was_handshaking = !b->connecting && b->handshaking;
     bool stale = b->reused && !x->resp_parsed && rp_buf_len(&b->in) == 0 && !timed_out;
+    bool refused = b->refused && !x->resp_parsed; /* not processed: safe whatever the method */
     x->b = NULL;
     rp_bconn_close(b);
     if (x->resp_head_sent) {
@@ -160,7 +167,8 @@ static void backend_failed(struct rp_exchange *x)
         connect_next(x, false);
         return;
     }
-    if (stale && !x->retried_stale && rp_method_idempotent(x->req.meth) && body_replayable(x)) {
+    if ((stale || refused) && !x->retried_stale && (refused || rp_method_idempotent(x->req.meth)) &&
+        body_replayable(x)) {
         x->retried_stale = true; /* the server closed a pooled connection: once more, fresh */
         connect_next(x, true);
         return;
