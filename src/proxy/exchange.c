@@ -126,16 +126,44 @@ static struct rp_slice rewrite_path(struct rp_exchange *x, struct rp_slice path)
     return path;
 }
 
+/* The route's Location with its variables expanded: $request_uri (the original target) and
+ * $host (the request's host without port, as nginx's $host), e.g. "https://$host$request_uri".
+ * Both come from a head the parser accepted, so they hold no CR or LF. */
+static char *redirect_location(struct rp_exchange *x, const char *loc)
+{
+    static const struct {
+        const char *name;
+        size_t len;
+    } vars[] = {{"$request_uri", 12}, {"$host", 5}};
+    struct rp_slice vals[] = {x->req.target, x->host};
+    size_t n = 0;
+    for (int pass = 0; pass < 2; pass++) { /* size, then copy */
+        char *out = pass ? rp_arena_alloc(&x->arena, n + 1) : NULL;
+        if (pass && !out)
+            return NULL;
+        size_t o = 0;
+        for (const char *p = loc; *p;) {
+            size_t v = 0;
+            while (v < 2 && strncmp(p, vars[v].name, vars[v].len) != 0)
+                v++;
+            struct rp_slice piece = v < 2 ? vals[v] : (struct rp_slice){p, 1};
+            if (out)
+                memcpy(out + o, piece.p, piece.n);
+            o += piece.n;
+            p += v < 2 ? vars[v].len : 1;
+        }
+        if (out) {
+            out[o] = '\0';
+            return out;
+        }
+        n = o;
+    }
+    return NULL;
+}
+
 static void respond_redirect(struct rp_exchange *x)
 {
-    const char *loc = x->route->redirect.location;
-    const char *mark = strstr(loc, "$request_uri");
-    char *value;
-    if (mark)
-        value = rp_arena_printf(&x->arena, "%.*s%.*s%s", (int)(mark - loc), loc,
-                                RP_SLICE_FMT(x->req.target), mark + strlen("$request_uri"));
-    else
-        value = rp_arena_strdup(&x->arena, loc);
+    char *value = redirect_location(x, x->route->redirect.location);
     char *extra = value ? rp_arena_printf(&x->arena, "Location: %s\r\n", value) : NULL;
     if (!extra) {
         rp_exchange_error(x, 500);

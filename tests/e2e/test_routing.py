@@ -29,6 +29,8 @@ ROUTES = [
     {"match": {"path_prefix": "/old/"},
      "redirect": {"status": 301, "location": "https://new.example$request_uri"}},
     {"match": {"path_prefix": "/tmp-redirect"}, "redirect": {"location": "/elsewhere"}},
+    {"match": {"path_prefix": "/secure/"},
+     "redirect": {"status": 308, "location": "https://$host$request_uri"}},
     {"match": {"path_prefix": "/api/"}, "strip_prefix": "/api", "add_prefix": "/v2", "proxy": "app"},
     {"match": {"path_prefix": "/strip-only/"}, "strip_prefix": "/strip-only", "proxy": "app"},
     {"match": {"path_prefix": "/hdrs/"}, "proxy": "app",
@@ -186,6 +188,15 @@ def test_redirect_request_uri_keeps_encoding(routed):
     resp = get(r.port, "/old/a%20b?q=%2F")
     assert resp.status == 301
     assert resp.header("location") == "https://new.example/old/a%20b?q=%2F"
+
+
+def test_redirect_to_https_per_route_with_host(routed):
+    """A route-level HTTP-to-HTTPS redirect: $host is the request's host without its port."""
+    r, _ = routed
+    resp = get(r.port, "/secure/p?x=1", [("Host", "Shop.Example:8080")])
+    assert resp.status == 308
+    assert resp.header("location") in ("https://shop.example/secure/p?x=1",
+                                       "https://Shop.Example/secure/p?x=1")
 
 
 def test_request_headers_set_host_replaces_it(rampart, backend):
