@@ -56,9 +56,12 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
     int32_t id = frame->hd.stream_id;
-    /* streams reset by the client whose exchange is still ending count too: this also caps
-     * the work a rapid-reset client can leave behind */
-    if (c->nlive >= c->max_streams || c->draining) {
+    /* nghttp2 enforces the advertised limit on open streams. This cap also counts streams that
+     * are closed for the client (fully answered, or reset by it) but whose exchange is still
+     * ending, which bounds the work a rapid-reset client can leave behind; it has the slack of
+     * one more window, since a client may open the next stream as soon as it has read the last
+     * frame of one whose virtual session closes a moment later. */
+    if (c->nlive >= 2 * c->max_streams || c->draining) {
         nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
         return 0;
     }
