@@ -74,10 +74,11 @@ tls_load() {
     local kind=$1 port=$2 out=$3 secs=$4 url=https://127.0.0.1:$2$PATH_ end k=0
     case $kind in
     new) # fresh clients: every connection is a full handshake (h2load keeps no sessions
-        # across runs); bursts until the time is up
+        # across runs); bursts until the time is up. The server closes, as in tls-resume.
         end=$((SECONDS + secs))
         while ((k == 0 || SECONDS < end)); do
-            run_h2load "$out.$k" "${H2LOAD_TLS[@]}" --h1 -n "$TLS_BURST" -c "$TLS_BURST" "$url"
+            run_h2load "$out.$k" "${H2LOAD_TLS[@]}" --h1 -n "$TLS_BURST" -c "$TLS_BURST" \
+                -H "Connection: close" "$url"
             k=$((k + 1))
         done
         ;;
