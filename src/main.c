@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "proxy/access_log.h"
 #include "proxy/worker.h"
+#include "tls/tls_server.h"
 
 static void usage(FILE *f)
 {
@@ -73,6 +74,7 @@ static void reload(const char *path, const struct rp_config *initial)
     if (rc < 0)
         rp_log_error("reload: cannot open access log %s: %s", cfg->log.access, strerror(-rc));
     rp_log_min_level = cfg->log.level;
+    rp_tls_registry_publish(cfg); /* before the workers may drop their old snapshot */
     rp_workers_publish(cfg);
     rp_log_info("reloaded %s: %u upstreams, %u routes", path, cfg->nupstreams, cfg->nroutes);
 }
@@ -172,14 +174,20 @@ int main(int argc, char **argv)
     rp_config_describe(cfg, stderr);
     if (n != cfg->workers) /* the block above said the file's value; say what runs */
         fprintf(stderr, "workers  %u (%s)\n", n, workers > 0 ? "--workers" : "one per CPU");
+    rp_tls_registry_publish(cfg);
     if (rp_workers_start(cfg, n) < 0)
         return 1;
     rp_log_info("rampart %s started (pid %d)", RP_VERSION, (int)getpid());
 
+    /* every 2 s without a signal: certificate files that changed on disk are loaded again */
+    const struct timespec watch_every = {.tv_sec = 2};
     for (;;) {
-        int sig = 0;
-        if (sigwait(&set, &sig) != 0)
+        int sig = sigtimedwait(&set, NULL, &watch_every);
+        if (sig < 0) {
+            if (errno == EAGAIN)
+                rp_tls_registry_watch();
             continue;
+        }
         if (sig == SIGHUP) {
             if (cfg_path)
                 reload(cfg_path, initial);
@@ -198,6 +206,7 @@ int main(int argc, char **argv)
     rp_workers_stop_and_join();
     rp_config_unref(atomic_load(&rp_srv.cfg));
     rp_config_unref(initial);
+    rp_tls_registry_clear();
     rp_log_info("stopped");
     return 0;
 }

@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "config/keywords.h"
 #include "core/log_level.h"
+#include "tls/tls_server.h"
 
 #define ARENA_BLOCK 16384
 #define MAX_FILE_SIZE (16u * 1024 * 1024)
@@ -68,6 +69,15 @@ static void h_listen_address(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
 static const struct rp_cfg_key listen_keys[] = {
     {"address", RP_CFG_T_CUSTOM, .handler = h_listen_address, .required = true,
      .help = "the address to listen on, like \"127.0.0.1:8080\" or \":8080\""},
+    {"tls", RP_CFG_T_CUSTOM, .handler = rp_cfg_listener_tls,
+     .help = "TLS termination: {certificates, min_version, ciphers, ...}"},
+    {"http2", RP_CFG_T_BOOL, offsetof(struct rp_listener_conf, http2),
+     .help = "offer HTTP/2 (ALPN h2 on TLS) (default true)"},
+    {"redirect_https", RP_CFG_T_STRING, offsetof(struct rp_listener_conf, redirect_https),
+     .flags = RP_CFG_HEADER,
+     .help = "answer every request with 308 to https://this authority (\"\" = the request's host)"},
+    {"hsts", RP_CFG_T_CUSTOM, .handler = rp_cfg_listener_hsts,
+     .help = "Strict-Transport-Security: {max_age, include_subdomains, preload}"},
 };
 
 static void h_listen(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const struct rp_cfg_node *v,
@@ -93,10 +103,13 @@ static void h_listen(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const str
     cfg->nlisteners = n;
     for (uint32_t i = 0; i < n; i++) {
         struct rp_listener_conf *l = &cfg->listeners[i];
+        l->http2 = true;
+        uint32_t errors_before = rp_cfg_diag_count(c->d);
         if (items[i]->kind == RP_CFG_SCALAR || items[i]->kind == RP_CFG_NULL)
             parse_addr(c, "listen", items[i], &l->addr, &l->name);
-        else
-            rp_cfg_apply(c, listen_keys, RP_CFG_COUNT(listen_keys), "listen item", items[i], l);
+        else if (rp_cfg_apply(c, listen_keys, RP_CFG_COUNT(listen_keys), "listen item", items[i],
+                              l))
+            rp_cfg_listener_finish(c, items[i], l, errors_before);
         for (uint32_t j = 0; j < i && l->name; j++) {
             if (cfg->listeners[j].name && !strcmp(l->addr.text, cfg->listeners[j].addr.text)) {
                 rp_cfg_diag_at(c->d, items[i], "listen: %s is listed twice", l->addr.text);
@@ -112,7 +125,9 @@ static void h_server_address(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
                              const struct rp_cfg_node *v, void *target)
 {
     struct rp_server_conf *s = target;
-    parse_addr(c, k->key, v, &s->addr, NULL);
+    const char *text;
+    if (parse_addr(c, k->key, v, &s->addr, &text))
+        s->host = rp_cfg_server_host(c, text);
 }
 
 static const struct rp_cfg_key server_keys[] = {
@@ -140,9 +155,11 @@ static void h_servers(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const st
         const struct rp_cfg_node *item = v->u.seq.items[i];
         struct rp_server_conf *s = &u->servers[i];
         s->weight = 1;
-        if (item->kind == RP_CFG_SCALAR || item->kind == RP_CFG_NULL)
-            parse_addr(c, "server", item, &s->addr, NULL);
-        else
+        const char *text;
+        if (item->kind == RP_CFG_SCALAR || item->kind == RP_CFG_NULL) {
+            if (parse_addr(c, "server", item, &s->addr, &text))
+                s->host = rp_cfg_server_host(c, text);
+        } else
             rp_cfg_apply(c, server_keys, RP_CFG_COUNT(server_keys), "server", item, s);
     }
 }
@@ -157,6 +174,8 @@ static const struct rp_cfg_key upstream_keys[] = {
      .help = "idle pooled connections per worker per server (default 32)"},
     {"keepalive_timeout", RP_CFG_T_DURATION, offsetof(struct rp_upstream_conf, keepalive_timeout),
      1, 24 * 3600 * 1000, .help = "how long a pooled connection may stay idle (default 60s)"},
+    {"tls", RP_CFG_T_CUSTOM, .handler = rp_cfg_upstream_tls,
+     .help = "TLS to the servers: true, or a map {sni, verify, ca, cert, key}"},
 };
 
 static void h_upstreams(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
@@ -305,11 +324,28 @@ static struct rp_config *config_new(void)
     return cfg;
 }
 
+int rp_config_on_free(struct rp_config *c, void (*fn)(void *arg), void *arg)
+{
+    struct rp_cfg_cleanup *cl = rp_arena_calloc(c->arena, 1, sizeof(*cl));
+    if (!cl)
+        return -1;
+    cl->fn = fn;
+    cl->arg = arg;
+    cl->next = c->cleanups;
+    c->cleanups = cl;
+    return 0;
+}
+
 static void config_free(struct rp_config *cfg)
 {
+    for (struct rp_cfg_cleanup *cl = cfg->cleanups; cl; cl = cl->next)
+        cl->fn(cl->arg);
     for (uint32_t i = 0; cfg->routes && i < cfg->nroutes; i++)
         if (cfg->routes[i].match.regex)
             pcre2_code_free(cfg->routes[i].match.regex);
+    for (uint32_t i = 0; cfg->listeners && i < cfg->nlisteners; i++)
+        if (cfg->listeners[i].tls)
+            rp_tls_server_unref(cfg->listeners[i].tls->server);
     struct rp_arena *a = cfg->arena; /* cfg itself lives in the arena */
     rp_arena_reset(a);
     free(a);
@@ -433,6 +469,7 @@ struct rp_config *rp_config_from_cli(const char *listen, const char *const *to, 
     const char *why;
     cfg->nlisteners = 1;
     cfg->listeners[0].name = rp_arena_strdup(a, listen);
+    cfg->listeners[0].http2 = true;
     if (rp_sockaddr_parse(listen, &cfg->listeners[0].addr, &why) != 0) {
         rp_cfg_errors_add(errs, "--listen %s: %s", listen, why);
         ok = false;

@@ -22,6 +22,8 @@ struct rp_sockaddr {
     char text[64]; /* "127.0.0.1:9001" / "[::1]:9001", for logs (never sent to clients) */
 };
 
+struct rp_tls_server;
+
 /* One certificate of a TLS listener (src/tls/). */
 struct rp_tls_cert_conf {
     const char *cert;     /* PEM chain file */
@@ -53,6 +55,8 @@ struct rp_tls_listener_conf {
         const char *subject_header;     /* default "X-Client-Cert-Subject" */
         const char *fingerprint_header; /* default "X-Client-Cert-Fingerprint" (SHA-256 hex) */
     } client_auth;
+    struct rp_tls_server *server; /* the contexts built at load (src/tls/tls_server.h); the
+                                     snapshot holds one reference */
 };
 
 struct rp_listener_conf {
@@ -69,6 +73,8 @@ struct rp_listener_conf {
 struct rp_server_conf {
     struct rp_sockaddr addr;
     uint32_t weight; /* default 1 */
+    const char *host; /* the host as written when it is a name (not an IP literal), else NULL:
+                         the default TLS server name */
 };
 
 enum rp_upstream_protocol {
@@ -86,6 +92,10 @@ struct rp_tls_upstream_conf {
     const char *cert;   /* client certificate (mTLS to the backend), or NULL */
     const char *key;
     const char *where;  /* "file:line:col", for errors */
+    void *ctx;          /* SSL_CTX *, built at load (src/tls/tls_client.c), freed with the
+                           snapshot */
+    uint64_t id;        /* hash of the settings above: pooled connections and cached sessions are
+                           shared only between upstreams with equal settings */
 };
 
 struct rp_upstream_conf {
@@ -169,10 +179,19 @@ struct rp_route {
 
 enum rp_log_format { RP_LOG_COMBINED, RP_LOG_JSON };
 
+/* Something a snapshot owns outside its arena (an SSL_CTX, ...): fn(arg) runs when the snapshot
+ * is freed, last registered first. */
+struct rp_cfg_cleanup {
+    void (*fn)(void *arg);
+    void *arg;
+    struct rp_cfg_cleanup *next;
+};
+
 struct rp_config {
     atomic_int refs;
     void *arena;      /* owner of all the memory below */
     const char *file; /* NULL for a command-line config */
+    struct rp_cfg_cleanup *cleanups;
 
     uint32_t workers; /* 0 = CPU count */
 
@@ -252,6 +271,10 @@ void rp_config_ref(struct rp_config *c);
 void rp_config_unref(struct rp_config *c);
 
 void rp_cfg_errors_free(struct rp_cfg_errors *errs);
+
+/* Register fn(arg) to run when c is freed (while it is being built, or on its last unref).
+ * Returns 0, or -1 when out of memory (fn was then not registered: the caller frees arg). */
+int rp_config_on_free(struct rp_config *c, void (*fn)(void *arg), void *arg);
 
 /* Print the readable startup block (listeners, upstreams, routes) to f. */
 void rp_config_describe(const struct rp_config *c, FILE *f);

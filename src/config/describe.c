@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "config/config.h"
+#include "tls/tls_server.h"
 
 #ifndef RP_VERSION
 #define RP_VERSION "?"
@@ -68,6 +69,23 @@ static void describe_route(const struct rp_route *r, FILE *f)
     fputc('\n', f);
 }
 
+static void describe_listener(const struct rp_listener_conf *l, FILE *f)
+{
+    fprintf(f, "listen   %s", l->addr.text);
+    if (l->tls) {
+        fprintf(f, " tls %s-%s", l->tls->min_version == TLS1_3_VERSION ? "1.3" : "1.2",
+                l->tls->max_version == TLS1_2_VERSION ? "1.2" : "1.3");
+        fputs(l->http2 ? " alpn h2,http/1.1" : " alpn http/1.1", f);
+        if (l->hsts_max_age)
+            fprintf(f, " hsts max-age=%llu", (unsigned long long)l->hsts_max_age);
+    }
+    if (l->redirect_https)
+        fprintf(f, " redirect to https://%s", l->redirect_https[0] ? l->redirect_https : "<host>");
+    fputc('\n', f);
+    if (l->tls && l->tls->server)
+        rp_tls_server_describe(l->tls->server, f);
+}
+
 void rp_config_describe(const struct rp_config *c, FILE *f)
 {
     if (c->workers)
@@ -75,7 +93,7 @@ void rp_config_describe(const struct rp_config *c, FILE *f)
     else
         fprintf(f, "rampart %s: one worker per CPU\n", RP_VERSION);
     for (uint32_t i = 0; i < c->nlisteners; i++)
-        fprintf(f, "listen   %s\n", c->listeners[i].addr.text);
+        describe_listener(&c->listeners[i], f);
     for (uint32_t i = 0; i < c->nupstreams; i++) {
         const struct rp_upstream_conf *u = &c->upstreams[i];
         fprintf(f, "upstream %s (round_robin, keepalive %u):", u->name, u->keepalive);
@@ -83,6 +101,9 @@ void rp_config_describe(const struct rp_config *c, FILE *f)
             fprintf(f, "%s %s w=%u", j ? "," : "", u->servers[j].addr.text, u->servers[j].weight);
         if (u->host_header)
             fprintf(f, "; Host: %s", u->host_header);
+        if (u->tls)
+            fprintf(f, "; tls%s%s%s", u->tls->sni ? " sni=" : "", u->tls->sni ? u->tls->sni : "",
+                    u->tls->verify ? "" : " (not verified)");
         fputc('\n', f);
     }
     for (uint32_t i = 0; i < c->nroutes; i++)

@@ -83,6 +83,30 @@ bool rp_cfg_want(struct rp_cfg_ctx *c, const char *key, const struct rp_cfg_node
 /* Routes: build c->routes_node into c->cfg (build_route.c). */
 void rp_cfg_build_routes(struct rp_cfg_ctx *c);
 
+/* Listener TLS keys (build_tls.c): the `tls` and `hsts` handlers of a listen item, and the
+ * checks once the item is read (which also builds its TLS contexts when the item had no error
+ * since errors_before). */
+void rp_cfg_listener_tls(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
+                         const struct rp_cfg_node *v, void *target);
+void rp_cfg_listener_hsts(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
+                          const struct rp_cfg_node *v, void *target);
+void rp_cfg_listener_finish(struct rp_cfg_ctx *c, const struct rp_cfg_node *item,
+                            struct rp_listener_conf *l, uint32_t errors_before);
+
+/* TLS keys (build_tls_client.c). upstreams.NAME.tls: true, false or a map; builds the client
+ * SSL_CTX (target: struct rp_upstream_conf). */
+void rp_cfg_upstream_tls(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
+                         const struct rp_cfg_node *v, void *target);
+
+/* listen[].tls.client_auth: a map {mode, ca, subject_header, fingerprint_header} (target:
+ * struct rp_tls_listener_conf). */
+void rp_cfg_tls_client_auth(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
+                            const struct rp_cfg_node *v, void *target);
+
+/* The host of a server address as written when it is a name ("app.internal:443"), copied into
+ * the snapshot; NULL for IP literals and ":port". */
+const char *rp_cfg_server_host(struct rp_cfg_ctx *c, const char *text);
+
 /* True when s is a valid HTTP token (header name, method). */
 bool rp_cfg_is_token(const char *s);
 

@@ -1,5 +1,6 @@
 /* Serving a static file: the head from rp_static_resolve's decision, then the bytes with
- * sendfile straight from the page cache to the client socket. */
+ * sendfile straight from the page cache to the client socket (or read into the session's
+ * output buffer for TLS and HTTP/2, where rampart must encrypt or frame them). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -95,6 +96,46 @@ void rp_static_start(struct rp_exchange *x)
     }
 }
 
+static bool file_done(struct rp_exchange *x)
+{
+    close(x->file_fd);
+    x->file_fd = -1;
+    x->resp_done = true;
+    return true;
+}
+
+/* TLS sessions and HTTP/2 streams: the bytes must pass through the session's output buffer
+ * (encrypted or framed there), so the file is read into it while it has room. */
+static bool read_step(struct rp_exchange *x, bool progress)
+{
+    struct rp_session *s = x->s;
+    while (x->file_left && rp_session_out_room(s, 1)) {
+        size_t room = rp_buf_room(&s->out);
+        size_t want = x->file_left < room ? (size_t)x->file_left : room;
+        ssize_t n = pread(x->file_fd, rp_buf_wptr(&s->out), want, (off_t)x->file_off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rp_exchange_fail(x); /* the file shrank under us or cannot be read */
+            return true;
+        }
+        s->out.tail += (size_t)n;
+        x->file_off += (uint64_t)n;
+        x->file_left -= (uint64_t)n;
+        progress = true;
+        if (!s->can_write && s->io.fd >= 0)
+            break; /* the socket is full: wait for it rather than filling more */
+        if (rp_buf_len(&s->out) && s->io.fd >= 0) {
+            rp_session_flush(s);
+            if (s->closed)
+                return true;
+        }
+    }
+    if (!x->file_left)
+        return file_done(x);
+    return progress;
+}
+
 bool rp_static_step(struct rp_exchange *x)
 {
     struct rp_session *s = x->s;
@@ -106,6 +147,8 @@ bool rp_static_step(struct rp_exchange *x)
         if (s->closed || rp_buf_len(&s->out))
             return progress;
     }
+    if (s->ssl || s->io.fd < 0)
+        return read_step(x, progress);
     while (x->file_left && s->can_write) {
         off_t off = (off_t)x->file_off;
         size_t want = x->file_left < (1u << 20) ? (size_t)x->file_left : (1u << 20);
@@ -126,11 +169,7 @@ bool rp_static_step(struct rp_exchange *x)
         rp_exchange_fail(x); /* the file shrank under us, or the client went away */
         return true;
     }
-    if (!x->file_left) {
-        close(x->file_fd);
-        x->file_fd = -1;
-        x->resp_done = true;
-        progress = true;
-    }
+    if (!x->file_left)
+        return file_done(x);
     return progress;
 }

@@ -144,6 +144,54 @@ static void respond_redirect(struct rp_exchange *x)
     rp_exchange_local_response(x, x->route->redirect.status, NULL, NULL, 0, extra);
 }
 
+const struct rp_listener_conf *rp_exchange_listener(const struct rp_exchange *x)
+{
+    /* the session's listener is the start-up snapshot's; a reload may have changed its keys */
+    const struct rp_listener_conf *l = x->s->listener;
+    for (uint32_t i = 0; l && i < x->cfg->nlisteners; i++)
+        if (!strcmp(x->cfg->listeners[i].addr.text, l->addr.text))
+            return &x->cfg->listeners[i];
+    return l;
+}
+
+size_t rp_hsts_field(const struct rp_exchange *x, char *p, size_t cap)
+{
+    const struct rp_listener_conf *l = rp_exchange_listener(x);
+    if (!l || !l->tls || !l->hsts_max_age ||
+        rp_header_ops_hides(x->route ? &x->route->response_headers : NULL,
+                            "strict-transport-security"))
+        return 0;
+    return rp_fitted(snprintf(p, cap, "Strict-Transport-Security: max-age=%llu%s%s\r\n",
+                              (unsigned long long)l->hsts_max_age,
+                              l->hsts_subdomains ? "; includeSubDomains" : "",
+                              l->hsts_preload ? "; preload" : ""),
+                     cap);
+}
+
+/* A plain listener with redirect_https: every request goes to the same target over https. */
+static void redirect_to_https(struct rp_exchange *x, const char *authority)
+{
+    const struct rp_msg *req = &x->req;
+    struct rp_slice host = authority[0] ? rp_slice_cstr(authority) : x->host;
+    if (!host.n) {
+        rp_exchange_error(x, 400); /* no Host: nowhere to send the client */
+        return;
+    }
+    char *extra;
+    if (req->target.n && req->target.p[0] == '/')
+        extra = rp_arena_printf(&x->arena, "Location: https://%.*s%.*s\r\n", RP_SLICE_FMT(host),
+                                RP_SLICE_FMT(req->target));
+    else /* absolute-form: its path and query */
+        extra = rp_arena_printf(&x->arena, "Location: https://%.*s%.*s%s%.*s\r\n",
+                                RP_SLICE_FMT(host), RP_SLICE_FMT(req->path),
+                                req->query.p ? "?" : "", RP_SLICE_FMT(req->query));
+    if (!extra) {
+        rp_exchange_error(x, 500);
+        return;
+    }
+    rp_exchange_local_response(x, 308, NULL, NULL, 0, extra);
+}
+
 static void exchange_start(struct rp_exchange *x)
 {
     struct rp_msg *req = &x->req;
@@ -164,6 +212,11 @@ static void exchange_start(struct rp_exchange *x)
      * (cross-site tracing): both are refused, as nginx does */
     if (req->meth == RP_METH_CONNECT || req->meth == RP_METH_TRACE) {
         rp_exchange_error(x, 405);
+        return;
+    }
+    const struct rp_listener_conf *l = rp_exchange_listener(x);
+    if (l && l->redirect_https) {
+        redirect_to_https(x, l->redirect_https);
         return;
     }
     if (req->meth == RP_METH_OPTIONS && rp_slice_eq(req->target, RP_SLICE_LIT("*"))) {
@@ -340,8 +393,10 @@ static size_t std_field(const struct rp_exchange *x, char *p, size_t cap, const 
 
 size_t rp_local_head_size(const struct rp_exchange *x, const char *content_type)
 {
-    /* status line, Date, X-Request-ID, Content-Length, Connection and names: well under 256 */
-    return 256 + strlen(x->cfg->proxy.server_header) + (content_type ? strlen(content_type) : 0) +
+    /* status line, Date, X-Request-ID, Content-Length, Connection and names: well under 256;
+     * Strict-Transport-Security: under 96 */
+    return 256 + 96 + strlen(x->cfg->proxy.server_header) +
+           (content_type ? strlen(content_type) : 0) +
            (x->route ? rp_header_ops_size(&x->route->response_headers) : 0);
 }
 
@@ -355,6 +410,7 @@ size_t rp_local_head_begin(struct rp_exchange *x, int status, const char *conten
     n += std_field(x, p + n, cap - n, "X-Request-ID", x->request_id);
     if (content_type)
         n += std_field(x, p + n, cap - n, "Content-Type", content_type);
+    n += rp_hsts_field(x, p + n, cap - n);
     return n;
 }
 

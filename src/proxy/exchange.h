@@ -33,6 +33,7 @@ struct rp_bconn {
     struct rp_pool *pool;
     uint64_t idle_deadline;
     struct rp_sockaddr addr;
+    char key[RP_POOL_KEY]; /* of the pool it returns to */
     bool connecting, can_read, can_write, eof, closed, reused, timed_out, error;
     bool rdhup; /* as in rp_session */
     SSL *ssl;   /* TLS to the backend (src/tls/), NULL for plain TCP */

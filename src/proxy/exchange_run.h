@@ -73,6 +73,14 @@ size_t rp_local_head_begin(struct rp_exchange *x, int status, const char *conten
                            size_t cap);
 size_t rp_local_head_end(struct rp_exchange *x, char *p, size_t cap);
 
+/* The exchange's listener as the exchange's config snapshot describes it (HSTS, redirects
+ * follow a reload); NULL for a session without a listener. */
+const struct rp_listener_conf *rp_exchange_listener(const struct rp_exchange *x);
+
+/* "Strict-Transport-Security: ...\r\n" into p[0..cap) when the listener has tls and hsts and the
+ * route does not set or remove the field itself; returns the bytes written (0: none). */
+size_t rp_hsts_field(const struct rp_exchange *x, char *p, size_t cap);
+
 /* Access log line for a finished exchange. */
 void rp_access_log(const struct rp_exchange *x);
 

@@ -6,6 +6,7 @@
 
 #include "proxy/exchange_run.h"
 #include "proxy/session.h"
+#include "tls/client_auth.h"
 
 /* A bounded writer into caller memory; overflow is sticky and reported at the end. */
 struct hbuf {
@@ -126,14 +127,56 @@ static void put_joined(struct hbuf *h, const struct rp_msg *m, const char *name)
         put(h, ", ", 2);
 }
 
+/* The client-certificate identity fields are rampart's to set: a name that any listener uses
+ * for them is never taken from a client (a plain listener in front of the same backend must
+ * not let a client claim an identity either). */
+static bool identity_field(const struct rp_config *cfg, struct rp_slice name)
+{
+    for (uint32_t i = 0; i < cfg->nlisteners; i++) {
+        const struct rp_tls_listener_conf *t = cfg->listeners[i].tls;
+        if (!t)
+            continue;
+        if ((t->client_auth.subject_header &&
+             rp_slice_case_eq_cstr(name, t->client_auth.subject_header)) ||
+            (t->client_auth.fingerprint_header &&
+             rp_slice_case_eq_cstr(name, t->client_auth.fingerprint_header)))
+            return true;
+    }
+    return false;
+}
+
+/* The verified client certificate of the exchange's connection, if its listener asks for one. */
+struct identity {
+    const char *subject_header, *fingerprint_header;
+    char subject[1024];
+    char fp[65];
+};
+
+static bool client_identity(const struct rp_exchange *x, struct identity *id)
+{
+    const struct rp_session *s = x->s;
+    const struct rp_tls_listener_conf *t = s->listener ? s->listener->tls : NULL;
+    if (!s->ssl || !t || t->client_auth.mode == RP_CLIENT_AUTH_OFF ||
+        !t->client_auth.subject_header || !t->client_auth.fingerprint_header)
+        return false;
+    id->subject_header = t->client_auth.subject_header;
+    id->fingerprint_header = t->client_auth.fingerprint_header;
+    return rp_tls_peer_identity(s->ssl, id->subject, sizeof(id->subject), id->fp, sizeof(id->fp));
+}
+
 struct rp_slice rp_proxy_build_request_head(struct rp_exchange *x, enum rp_body_out out)
 {
     const struct rp_msg *req = &x->req;
     const struct rp_route *rt = x->route;
     const struct rp_config *cfg = x->cfg;
     bool trust = cfg->proxy.trust_forwarded;
+    struct identity id;
+    bool have_id = client_identity(x, &id);
     size_t cap =
         head_estimate(req, &rt->request_headers) + x->path.n + req->host.n * 3 + req->query.n;
+    if (have_id)
+        cap += strlen(id.subject_header) + strlen(id.subject) + strlen(id.fingerprint_header) +
+               sizeof(id.fp) + 8;
     struct hbuf h = {.p = rp_arena_alloc(&x->arena, cap), .cap = cap};
     if (!h.p)
         return RP_SLICE_NULL;
@@ -168,7 +211,7 @@ struct rp_slice rp_proxy_build_request_head(struct rp_exchange *x, enum rp_body_
             rp_slice_case_eq_cstr(name, "x-forwarded-host") ||
             rp_slice_case_eq_cstr(name, "forwarded") ||
             (cfg->proxy.via && rp_slice_case_eq_cstr(name, "via")) ||
-            removed_by(&rt->request_headers, name))
+            removed_by(&rt->request_headers, name) || identity_field(cfg, name))
             continue;
         put_slice(&h, name);
         put(&h, ": ", 2);
@@ -176,6 +219,10 @@ struct rp_slice rp_proxy_build_request_head(struct rp_exchange *x, enum rp_body_
         put(&h, "\r\n", 2);
     }
     put_ops(&h, &rt->request_headers);
+    if (have_id) {
+        put_field(&h, id.subject_header, rp_slice_cstr(id.subject));
+        put_field(&h, id.fingerprint_header, rp_slice_cstr(id.fp));
+    }
 
     puts_(&h, "X-Forwarded-For: ");
     if (trust)
@@ -184,7 +231,12 @@ struct rp_slice rp_proxy_build_request_head(struct rp_exchange *x, enum rp_body_
     put(&h, "\r\n", 2);
     const struct rp_header *xfp =
         trust ? rp_msg_find(req, RP_SLICE_LIT("x-forwarded-proto")) : NULL;
-    put_field(&h, "X-Forwarded-Proto", xfp ? xfp->value : RP_SLICE_LIT("http"));
+    const struct rp_listener_conf *l = rp_exchange_listener(x);
+    bool https = x->s->ssl || (l && l->tls); /* (an HTTP/2 stream has no SSL of its own) */
+    put_field(&h, "X-Forwarded-Proto",
+              xfp     ? xfp->value
+              : https ? RP_SLICE_LIT("https")
+                      : RP_SLICE_LIT("http"));
     const struct rp_header *xfh = trust ? rp_msg_find(req, RP_SLICE_LIT("x-forwarded-host")) : NULL;
     if (xfh)
         put_field(&h, "X-Forwarded-Host", xfh->value);
@@ -200,7 +252,7 @@ struct rp_slice rp_proxy_build_request_head(struct rp_exchange *x, enum rp_body_
         put_slice(&h, host);
         put(&h, "\"", 1);
     }
-    puts_(&h, ";proto=http\r\n");
+    puts_(&h, https ? ";proto=https\r\n" : ";proto=http\r\n");
     if (cfg->proxy.via) {
         puts_(&h, "Via: ");
         put_joined(&h, req, "via");
@@ -301,9 +353,10 @@ bool rp_proxy_write_response_head(struct rp_exchange *x, const struct rp_msg *re
     else
         puts_(&h, rp_http_reason(resp->status));
     put(&h, "\r\n", 2);
-    bool has_request_id = false;
+    bool has_request_id = false, has_hsts = false;
     for (uint32_t i = 0; i < resp->nhdrs; i++) {
         struct rp_slice name = resp->hdrs[i].name;
+        has_hsts |= rp_slice_case_eq_cstr(name, "strict-transport-security");
         if (drop_connection_field(resp, name) ||
             ((out != RP_OUT_NONE || resp->status == 204 || resp->status < 200) &&
              rp_slice_case_eq_cstr(name, "content-length")) || /* RFC 9110 8.6 */
@@ -323,6 +376,8 @@ bool rp_proxy_write_response_head(struct rp_exchange *x, const struct rp_msg *re
     put_ops(&h, ops);
     if (!has_request_id)
         put_field(&h, "X-Request-ID", rp_slice_cstr(x->request_id));
+    if (!has_hsts && h.cap - h.n > 96) /* the backend's own policy wins */
+        h.n += rp_hsts_field(x, h.p + h.n, h.cap - h.n);
     if (cfg->proxy.via) {
         puts_(&h, "Via: ");
         put_joined(&h, resp, "via");

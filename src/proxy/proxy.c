@@ -13,6 +13,7 @@
 #include "proxy/exchange_run.h"
 #include "proxy/session.h"
 #include "proxy/upstream_pool.h"
+#include "tls/tls_io.h"
 
 /* Room kept free in an output buffer for chunk framing and one trailer line. */
 #define FRAME_ROOM (RP_BODY_FRAME_OVERHEAD + 4200)
@@ -73,12 +74,13 @@ static void connect_next(struct rp_exchange *x, bool fresh)
         if (!fresh)
             x->tries++;
         x->server_idx = idx;
-        const struct rp_sockaddr *addr = &u->servers[idx].addr;
+        const struct rp_server_conf *srv = &u->servers[idx];
+        const struct rp_sockaddr *addr = &srv->addr;
         snprintf(x->upstream_addr, sizeof(x->upstream_addr), "%s", addr->text);
-        struct rp_bconn *b = fresh ? NULL : rp_pool_take(w, addr);
+        struct rp_bconn *b = fresh ? NULL : rp_pool_take(w, u, srv);
         int err = 0;
         if (!b)
-            b = rp_bconn_connect(w, addr, &err);
+            b = rp_bconn_connect(w, u, srv, &err);
         fresh = false;
         if (!b) {
             rp_log_warn("upstream %s: connect to %s failed: %s", u->name, addr->text,
@@ -108,7 +110,8 @@ static void connect_next(struct rp_exchange *x, bool fresh)
         x->b = b;
         x->upstream_start_us = rp_clock_mono_us();
         rp_timer_arm(&w->loop, &b->timer,
-                     b->connecting ? x->cfg->timeouts.connect : x->cfg->timeouts.backend_read);
+                     b->connecting || b->handshaking ? x->cfg->timeouts.connect
+                                                     : x->cfg->timeouts.backend_read);
         return;
     }
     rp_exchange_error(x, x->fail_status ? x->fail_status : 502);
@@ -138,7 +141,8 @@ static void backend_failed(struct rp_exchange *x)
 {
     struct rp_bconn *b = x->b;
     bool timed_out = b->timed_out;
-    bool was_connecting = b->connecting;
+    bool was_connecting = b->connecting || b->handshaking; /* TLS: connected once verified */
+    bool was_handshaking = !b->connecting && b->handshaking;
     bool stale = b->reused && !x->resp_parsed && rp_buf_len(&b->in) == 0 && !timed_out;
     x->b = NULL;
     rp_bconn_close(b);
@@ -147,8 +151,9 @@ static void backend_failed(struct rp_exchange *x)
         return;
     }
     if (was_connecting && body_replayable(x)) {
-        rp_log_warn("upstream %s: %s %s", x->upstream->name, x->upstream_addr,
-                    timed_out ? "connect timed out" : "refused the connection");
+        if (timed_out || !was_handshaking) /* a handshake failure was logged with its reason */
+            rp_log_warn("upstream %s: %s %s", x->upstream->name, x->upstream_addr,
+                        timed_out ? "connect timed out" : "refused the connection");
         x->fail_status = timed_out ? 504 : 502;
         connect_next(x, false);
         return;
@@ -449,6 +454,8 @@ static bool tunnel_step(struct rp_exchange *x)
     bool client_done = s->eof && rp_buf_len(&s->in) == 0 && rp_buf_len(&b->out) == 0;
     bool backend_done = b->eof && rp_buf_len(&b->in) == 0 && rp_buf_len(&s->out) == 0;
     if (client_done && !x->tunnel_fin_to_backend) {
+        if (b->ssl)
+            SSL_shutdown(b->ssl); /* close_notify first: a TLS peer reads it as the end */
         shutdown(b->io.fd, SHUT_WR);
         x->tunnel_fin_to_backend = true;
     }
@@ -480,6 +487,22 @@ bool rp_proxy_step(struct rp_exchange *x)
             return true;
         }
         b->connecting = false;
+        if (!b->handshaking) /* TLS: the connect timeout covers the handshake too */
+            rp_timer_arm(&x->w->loop, &b->timer, x->cfg->timeouts.backend_read);
+        progress = true;
+    }
+    if (b->handshaking) {
+        char why[256];
+        int r = b->eof ? -1 : rp_bconn_handshake(b, why, sizeof(why));
+        if (r == 0)
+            return progress;
+        if (r < 0) {
+            if (!b->eof)
+                rp_log_warn("upstream %s: %s: TLS handshake failed: %s", x->upstream->name,
+                            x->upstream_addr, why);
+            backend_failed(x);
+            return true;
+        }
         rp_timer_arm(&x->w->loop, &b->timer, x->cfg->timeouts.backend_read);
         progress = true;
     }

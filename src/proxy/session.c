@@ -14,6 +14,7 @@
 #include "net/sock_io.h"
 #include "proxy/exchange_run.h"
 #include "tls/tls_io.h"
+#include "tls/tls_server.h"
 
 #define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
 
@@ -57,6 +58,17 @@ void rp_session_accept(struct rp_worker *w, int fd, const struct rp_listener_con
     s->state = RP_SS_IDLE;
     s->can_read = s->can_write = true;
     set_peer(s, peer);
+    if (l->tls) {
+        bool is_tls;
+        s->ssl = rp_tls_accept(l, fd, &is_tls);
+        if (is_tls && !s->ssl) {
+            free(s);
+            close(fd);
+            return;
+        }
+        if (s->ssl)
+            s->state = RP_SS_HANDSHAKE;
+    }
     rp_timer_init(&s->timer, session_timeout);
     s->next = w->sessions;
     if (w->sessions)
@@ -215,6 +227,8 @@ static bool step_handshake(struct rp_session *s)
     if (r == 0)
         return false;
     s->state = RP_SS_IDLE;
+    if (rp_tls_h2_start && rp_tls_alpn_is_h2(s->ssl))
+        rp_tls_h2_start(s); /* src/h2/ takes the connection over */
     return true;
 }
 

@@ -1,9 +1,11 @@
-/* Backend connections: non-blocking connect, buffered I/O, and keep-alive pools per worker and
- * server address (bounded count, idle timeout). A pooled connection that becomes readable has
- * been closed by the backend (or sent garbage) and is dropped. */
+/* Backend connections: non-blocking connect, TLS set-up and handshake, buffered I/O, and
+ * keep-alive pools per worker and server address (bounded count, idle timeout). A pooled
+ * connection that becomes readable has been closed by the backend (or sent garbage) and is
+ * dropped. */
 #include "proxy/upstream_pool.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include "core/log.h"
 #include "net/sock_io.h"
 #include "proxy/session.h"
+#include "tls/tls_client.h"
 #include "tls/tls_io.h"
 
 #define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
@@ -23,11 +26,37 @@ static struct rp_tls_ready tls_ready(struct rp_bconn *b)
     return (struct rp_tls_ready){&b->can_read, &b->can_write};
 }
 
-static struct rp_pool *pool_for(struct rp_worker *w, const struct rp_sockaddr *addr)
+/* Plain HTTP/1.1 connections are keyed by address alone; others by a hash of what makes them
+ * different (TLS settings, the server name sent, the protocol) and the address. */
+static void pool_key(const struct rp_upstream_conf *u, const struct rp_server_conf *srv, char *out,
+                     size_t n)
+{
+    if (!u->tls && u->protocol == RP_UP_HTTP1) {
+        snprintf(out, n, "%s", srv->addr.text);
+        return;
+    }
+    char buf[256];
+    const char *name = u->tls ? rp_tls_client_server_name(u, srv, buf, sizeof(buf)) : NULL;
+    uint64_t h = u->tls ? u->tls->id : 0x84222325cbf29ce4ULL;
+    for (const char *p = name ? name : ""; *p; p++)
+        h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+    h = (h ^ (uint64_t)u->protocol) * 0x100000001b3ULL;
+    snprintf(out, n, "%s%016" PRIx64 "|%s", u->tls ? "tls|" : "h2c|", h, srv->addr.text);
+}
+
+static struct rp_pool *find_pool(struct rp_worker *w, const char *key)
 {
     for (uint32_t i = 0; i < w->npools; i++)
-        if (!strcmp(w->pools[i].key, addr->text))
+        if (!strcmp(w->pools[i].key, key))
             return &w->pools[i];
+    return NULL;
+}
+
+static struct rp_pool *pool_for(struct rp_worker *w, const char *key)
+{
+    struct rp_pool *found = find_pool(w, key);
+    if (found)
+        return found;
     struct rp_pool *np = realloc(w->pools, (w->npools + 1) * sizeof(*np));
     if (!np)
         return NULL;
@@ -38,7 +67,7 @@ static struct rp_pool *pool_for(struct rp_worker *w, const struct rp_sockaddr *a
     w->pools = np;
     struct rp_pool *p = &w->pools[w->npools++];
     memset(p, 0, sizeof(*p));
-    snprintf(p->key, sizeof(p->key), "%s", addr->text);
+    snprintf(p->key, sizeof(p->key), "%s", key);
     return p;
 }
 
@@ -90,12 +119,12 @@ static void bconn_timeout(struct rp_timer *t)
     rp_session_run(b->x->s);
 }
 
-struct rp_bconn *rp_pool_take(struct rp_worker *w, const struct rp_sockaddr *addr)
+struct rp_bconn *rp_pool_take(struct rp_worker *w, const struct rp_upstream_conf *u,
+                              const struct rp_server_conf *srv)
 {
-    struct rp_pool *p = NULL;
-    for (uint32_t i = 0; i < w->npools; i++)
-        if (!strcmp(w->pools[i].key, addr->text))
-            p = &w->pools[i];
+    char key[RP_POOL_KEY];
+    pool_key(u, srv, key, sizeof(key));
+    struct rp_pool *p = find_pool(w, key);
     if (!p || !p->idle)
         return NULL;
     struct rp_bconn *b = p->idle;
@@ -106,8 +135,26 @@ struct rp_bconn *rp_pool_take(struct rp_worker *w, const struct rp_sockaddr *add
     return b;
 }
 
-struct rp_bconn *rp_bconn_connect(struct rp_worker *w, const struct rp_sockaddr *addr, int *err)
+/* A session granted by the server: kept for the next connection with the same key. */
+static void keep_session(void *arg, SSL_SESSION *sess)
 {
+    struct rp_bconn *b = arg;
+    struct rp_pool *p = b->closed || b->w->draining ? NULL : pool_for(b->w, b->key);
+    if (!p) {
+        SSL_SESSION_free(sess);
+        return;
+    }
+    if (p->tls_session)
+        SSL_SESSION_free(p->tls_session);
+    p->tls_session = sess;
+}
+
+static const struct rp_tls_session_sink session_sink = {keep_session};
+
+struct rp_bconn *rp_bconn_connect(struct rp_worker *w, const struct rp_upstream_conf *u,
+                                  const struct rp_server_conf *srv, int *err)
+{
+    const struct rp_sockaddr *addr = &srv->addr;
     int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         *err = -errno;
@@ -136,14 +183,52 @@ struct rp_bconn *rp_bconn_connect(struct rp_worker *w, const struct rp_sockaddr 
     b->addr = *addr;
     b->connecting = connecting;
     b->can_write = !connecting;
+    pool_key(u, srv, b->key, sizeof(b->key));
     rp_timer_init(&b->timer, bconn_timeout);
+    if (u->tls) {
+        /* the handshake runs once connected (rp_bconn_handshake), before any request byte */
+        struct rp_pool *p = pool_for(w, b->key);
+        b->ssl = rp_tls_client_new(u, srv, fd, p ? p->tls_session : NULL, &session_sink, b);
+        b->handshaking = true;
+        if (!b->ssl) {
+            *err = -ENOMEM;
+            goto fail;
+        }
+    }
     if (rp_loop_add(&w->loop, &b->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0) {
         *err = -errno;
-        close(fd);
-        free(b);
-        return NULL;
+        goto fail;
     }
     return b;
+fail:
+    rp_tls_free(b->ssl, false);
+    close(fd);
+    free(b);
+    return NULL;
+}
+
+int rp_bconn_handshake(struct rp_bconn *b, char *why, size_t n)
+{
+    const char *reason = NULL;
+    int r = rp_tls_handshake(b->ssl, tls_ready(b), &reason);
+    if (r == 1) {
+        b->handshaking = false;
+        return 1;
+    }
+    if (r == 0)
+        return 0;
+    const char *verr = rp_tls_client_verify_error(b->ssl);
+    if (verr)
+        snprintf(why, n, "%s (%s)", reason, verr);
+    else
+        snprintf(why, n, "%s", reason);
+    /* a session the server no longer takes must not be offered again */
+    struct rp_pool *p = find_pool(b->w, b->key);
+    if (p && p->tls_session) {
+        SSL_SESSION_free(p->tls_session);
+        p->tls_session = NULL;
+    }
+    return -1;
 }
 
 static void free_cb(struct rp_defer *d)
@@ -173,11 +258,11 @@ void rp_bconn_release(struct rp_bconn *b, const struct rp_upstream_conf *u, bool
     b->x = NULL;
     /* rdhup: the backend's FIN already came with the response; its edge is spent */
     if (!reusable || b->eof || b->rdhup || rp_buf_len(&b->in) || rp_buf_len(&b->out) || !u ||
-        u->keepalive == 0 || w->draining) {
+        u->keepalive == 0 || w->draining || b->handshaking || (b->ssl && SSL_pending(b->ssl) > 0)) {
         rp_bconn_close(b);
         return;
     }
-    struct rp_pool *p = pool_for(w, &b->addr);
+    struct rp_pool *p = pool_for(w, b->key);
     if (!p || p->nidle >= u->keepalive) {
         rp_bconn_close(b);
         return;
@@ -220,7 +305,11 @@ bool rp_bconn_flush(struct rp_bconn *b, int *err)
 
 void rp_pool_close_all(struct rp_worker *w)
 {
-    for (uint32_t i = 0; i < w->npools; i++)
+    for (uint32_t i = 0; i < w->npools; i++) {
         while (w->pools[i].idle)
             rp_bconn_close(w->pools[i].idle);
+        if (w->pools[i].tls_session)
+            SSL_SESSION_free(w->pools[i].tls_session);
+        w->pools[i].tls_session = NULL;
+    }
 }

@@ -4,11 +4,20 @@
 
 #include "proxy/exchange.h"
 
-/* An idle pooled connection to addr (most recently used first), or NULL. */
-struct rp_bconn *rp_pool_take(struct rp_worker *w, const struct rp_sockaddr *addr);
+/* An idle pooled connection to server srv of u (most recently used first), or NULL. Plain and
+ * TLS connections, and TLS connections with different settings or server names, never mix. */
+struct rp_bconn *rp_pool_take(struct rp_worker *w, const struct rp_upstream_conf *u,
+                              const struct rp_server_conf *srv);
 
-/* Start a non-blocking connect to addr. NULL with *err = -errno when it failed at once. */
-struct rp_bconn *rp_bconn_connect(struct rp_worker *w, const struct rp_sockaddr *addr, int *err);
+/* Start a non-blocking connect to server srv of u. With u->tls, b->ssl is set up (SNI,
+ * verification, ALPN, a cached session) and b->handshaking is true: the caller runs
+ * rp_bconn_handshake once connected. NULL with *err = -errno when it failed at once. */
+struct rp_bconn *rp_bconn_connect(struct rp_worker *w, const struct rp_upstream_conf *u,
+                                  const struct rp_server_conf *srv, int *err);
+
+/* Advance the TLS handshake of a connected b: 1 done (b->handshaking cleared), 0 waiting for
+ * the socket, -1 failed with the reason (and any verification error) in why[0..n). */
+int rp_bconn_handshake(struct rp_bconn *b, char *why, size_t n);
 
 /* The exchange is done with b: pooled when reusable and the upstream allows more idle
  * connections, else closed. */

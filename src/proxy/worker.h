@@ -33,11 +33,17 @@ struct rp_listen_io {
     struct rp_defer again;   /* more connections may be waiting after a batch */
 };
 
-/* Idle keep-alive connections to one backend address, most recently used first. */
+/* Pool keys: the server address text, prefixed for TLS (or another protocol) with a hash of
+ * the settings, so connections are shared only where they are interchangeable. */
+#define RP_POOL_KEY 96
+
+/* Idle keep-alive connections to one backend address, most recently used first; for TLS also
+ * the last session the server granted, offered on the next connect. */
 struct rp_pool {
-    char key[64]; /* the server address text */
+    char key[RP_POOL_KEY];
     struct rp_bconn *idle;
     uint32_t nidle;
+    struct ssl_session_st *tls_session; /* SSL_SESSION, or NULL */
 };
 
 struct rp_worker {

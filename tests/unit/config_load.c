@@ -221,6 +221,9 @@ static void test_defaults(void)
         return;
     CHECK_INT(c->workers, 0);
     CHECK(!strcmp(c->listeners[0].addr.text, "0.0.0.0:8080"));
+    CHECK(c->listeners[0].http2);
+    CHECK(c->listeners[0].tls == NULL && c->listeners[0].redirect_https == NULL);
+    CHECK_INT(c->listeners[0].hsts_max_age, 0);
     CHECK_INT(c->nupstreams, 0);
     CHECK_INT(c->timeouts.header, 10000);
     CHECK_INT(c->timeouts.body, 30000);
@@ -301,7 +304,25 @@ struct bad_case {
     const char *first; /* exact first error */
 };
 
+#define UP "upstreams: {app: {servers: [\"127.0.0.1:9001\"]}}\nroutes: [{proxy: app}]\n"
+
 static const struct bad_case bad_cases[] = {
+    {"listen: [{address: \":8443\", tls: {certificates: []}}]\n" UP,
+     "t.yaml:1:49: certificates: between 1 and 64 entries are needed"},
+    {"listen: [{address: \":8443\", tls: {certificates: [{cert: a.pem}]}}]\n" UP,
+     "t.yaml:1:50: missing required key \"key\" in certificate (PEM file: the private key)"},
+    {"listen: [{address: \":8443\", tls: {min_version: \"1.1\", certificates: [{cert: a, key: "
+     "b}]}}]\n" UP,
+     "t.yaml:1:48: min_version: expected one of 1.2, 1.3, got \"1.1\"; did you mean \"1.2\"?"},
+    {"listen: [{address: \":8443\", tls: {certificates: [{cert: nope.pem, key: nope.key}]}}]\n" UP,
+     "t.yaml:1:50: tls: cannot open certificate file ./nope.pem: No such file or directory"},
+    {"listen: [{address: \":8443\", tls: {certificates: [{cert: a, key: b, names: "
+     "[\"*\"]}]}}]\n" UP,
+     "t.yaml:1:76: names: \"*\" is not a host name or \"*.domain\" wildcard"},
+    {"listen: [{address: \":8080\", hsts: {max_age: 1h}}]\n" UP,
+     "t.yaml:1:10: listen: hsts needs tls on the same listener"},
+    {"listen: [{address: \":8080\", http2: maybe}]\n" UP,
+     "t.yaml:1:36: http2: expected true or false, got \"maybe\""},
     {"lisen: [\":8080\"]\nroutes: [{proxy: app}]\n",
      "t.yaml:1:1: unknown key \"lisen\" in top level; did you mean \"listen\"?"},
     {HEAD "routes: [{proxy: app}]\ntimeouts: {header: 30}\n",
