@@ -87,7 +87,7 @@ free_port() {
 # TLS section settings (tls.sh sets them; render needs them defined before).
 TLS=
 H2C_PORT=0
-CERT= KEY= PEM= TLS12_CIPHERS= TLS13_SUITES= CURVES=
+CERT='' KEY='' PEM='' TLS12_CIPHERS='' TLS13_SUITES='' CURVES=''
 
 # render TEMPLATE OUT DIR PORT: fills the @NAME@ placeholders of a config template.
 render() {

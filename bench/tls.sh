@@ -62,7 +62,7 @@ tls_scenario() { # sets KIND PATH_ SIZE_ HDR_ for a TLS scenario name
 run_h2load() { # run_h2load OUTFILE ARGS...: one h2load, bounded, in the background
     local out=$1 h
     shift
-    timeout 120 "$H2LOAD" -t 1 "$@" >"$out" 2>&1 &
+    timeout $((TLS_SECONDS + 30)) "$H2LOAD" -t 1 "$@" >"$out" 2>&1 &
     h=$!
     PIDS+=("$h")
     wait "$h"
@@ -228,6 +228,6 @@ tls_section() {
             stop_proxy
         done
     fi
-    TLS= SCHEME=http
+    TLS='' SCHEME=http
     [[ -n $RAMPART_TLS_DEAD ]] && note "rampart refused the TLS/h2 config (bench/rampart-tls.yaml.in) or did not answer over TLS: its TLS rows read n/a"
 }
