@@ -32,6 +32,9 @@ static void set_defaults(struct rp_config *cfg)
     cfg->limits.max_header_size = 32 * 1024;
     cfg->limits.max_headers = 100;
     cfg->limits.max_body_size = 1024 * 1024 * 1024;
+    cfg->http2.max_concurrent_streams = 100;
+    cfg->http2.initial_window = 128 * 1024;
+    cfg->http2.max_resets = 200;
     cfg->proxy.trust_forwarded = false;
     cfg->proxy.via = false;
     cfg->proxy.server_header = "rampart";
@@ -164,6 +167,16 @@ static void h_servers(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const st
     }
 }
 
+static void h_protocol(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
+                       const struct rp_cfg_node *v, void *target)
+{
+    /* in enum rp_upstream_protocol order */
+    static const char *const names[] = {"http1", "h2", "h2c"};
+    int i;
+    if (rp_cfg_get_enum(c, k->key, v, names, 3, &i))
+        ((struct rp_upstream_conf *)target)->protocol = (enum rp_upstream_protocol)i;
+}
+
 static const struct rp_cfg_key upstream_keys[] = {
     {"servers", RP_CFG_T_CUSTOM, .handler = h_servers, .required = true,
      .help = "a list of backend addresses"},
@@ -176,6 +189,10 @@ static const struct rp_cfg_key upstream_keys[] = {
      1, 24 * 3600 * 1000, .help = "how long a pooled connection may stay idle (default 60s)"},
     {"tls", RP_CFG_T_CUSTOM, .handler = rp_cfg_upstream_tls,
      .help = "TLS to the servers: true, or a map {sni, verify, ca, cert, key}"},
+    {"protocol", RP_CFG_T_CUSTOM, .handler = h_protocol,
+     .help = "http1, h2 (HTTP/2 over TLS) or h2c (HTTP/2 cleartext) (default http1)"},
+    {"h2_max_streams", RP_CFG_T_U32, offsetof(struct rp_upstream_conf, h2_max_streams), 1, 10000,
+     .help = "h2/h2c: concurrent streams per backend connection (default 100)"},
 };
 
 static void h_upstreams(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
@@ -197,11 +214,16 @@ static void h_upstreams(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
         u->index = i;
         u->keepalive = 32;
         u->keepalive_timeout = 60000;
+        u->h2_max_streams = 100;
         if (!rp_cfg_get_str(c, "upstream name", p->key, RP_CFG_NONEMPTY, &u->name))
             u->name = "";
         char what[96];
         snprintf(what, sizeof(what), "upstream \"%.64s\"", u->name);
         rp_cfg_apply(c, upstream_keys, RP_CFG_COUNT(upstream_keys), what, p->value, u);
+        /* ALPN "h2" is negotiated inside TLS: without it only prior knowledge (h2c) works */
+        if (u->protocol == RP_UP_H2 && !u->tls)
+            rp_cfg_diag_at(c->d, p->value, "%s: protocol h2 needs tls (or use h2c for cleartext)",
+                           what);
     }
 }
 
@@ -274,6 +296,25 @@ static const struct rp_cfg_key log_keys[] = {
      .help = "error, warn, info or debug (default info)"},
 };
 
+static void h_h2_window(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
+                        const struct rp_cfg_node *v, void *target)
+{
+    uint64_t n;
+    /* 16 KiB .. 2^31-1 (RFC 9113 6.5.2); below a frame's size streams crawl */
+    if (rp_cfg_get_size(c, k->key, v, 16384, 0x7fffffff, &n))
+        ((struct rp_config *)target)->http2.initial_window = (uint32_t)n;
+}
+
+static const struct rp_cfg_key http2_keys[] = {
+    {"max_concurrent_streams", RP_CFG_T_U32,
+     offsetof(struct rp_config, http2.max_concurrent_streams), 1, 10000,
+     .help = "streams one client connection may have open; more are refused (default 100)"},
+    {"initial_window", RP_CFG_T_CUSTOM, .handler = h_h2_window,
+     .help = "request body bytes a stream may send ahead of the proxy (default 128k)"},
+    {"max_resets", RP_CFG_T_U32, offsetof(struct rp_config, http2.max_resets), 1, 1000000,
+     .help = "client stream resets per 10 s before the connection is closed (default 200)"},
+};
+
 #define SECTION(fn, tab, name)                                                                     \
     static void fn(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const struct rp_cfg_node *v,  \
                    void *target)                                                                   \
@@ -284,6 +325,7 @@ SECTION(h_timeouts, timeout_keys, "timeouts")
 SECTION(h_limits, limit_keys, "limits")
 SECTION(h_proxy, proxy_keys, "proxy")
 SECTION(h_log, log_keys, "log")
+SECTION(h_http2, http2_keys, "http2")
 
 static void h_routes(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const struct rp_cfg_node *v,
                      void *target)
@@ -303,6 +345,7 @@ static const struct rp_cfg_key top_keys[] = {
     {"limits", RP_CFG_T_CUSTOM, .handler = h_limits, .help = "request size limits"},
     {"proxy", RP_CFG_T_CUSTOM, .handler = h_proxy, .help = "forwarding behaviour"},
     {"log", RP_CFG_T_CUSTOM, .handler = h_log, .help = "access and error logs"},
+    {"http2", RP_CFG_T_CUSTOM, .handler = h_http2, .help = "HTTP/2 client connections"},
 };
 
 /* ---- snapshot life ---- */
@@ -492,6 +535,7 @@ struct rp_config *rp_config_from_cli(const char *listen, const char *const *to, 
     u->nservers = nto;
     u->keepalive = 32;
     u->keepalive_timeout = 60000;
+    u->h2_max_streams = 100;
     cfg->nroutes = 1;
     cfg->routes[0].action = RP_ACT_PROXY;
     cfg->routes[0].upstream = u;

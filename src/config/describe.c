@@ -104,6 +104,9 @@ void rp_config_describe(const struct rp_config *c, FILE *f)
         if (u->tls)
             fprintf(f, "; tls%s%s%s", u->tls->sni ? " sni=" : "", u->tls->sni ? u->tls->sni : "",
                     u->tls->verify ? "" : " (not verified)");
+        if (u->protocol != RP_UP_HTTP1)
+            fprintf(f, "; %s, %u streams per connection", u->protocol == RP_UP_H2 ? "h2" : "h2c",
+                    u->h2_max_streams);
         fputc('\n', f);
     }
     for (uint32_t i = 0; i < c->nroutes; i++)

@@ -143,7 +143,7 @@ bool rp_static_step(struct rp_exchange *x)
         return false;
     bool progress = false;
     if (rp_buf_len(&s->out)) {
-        progress = rp_session_flush(s);
+        progress |= rp_session_flush(s);
         if (s->closed || rp_buf_len(&s->out))
             return progress;
     }

@@ -26,7 +26,7 @@ enum rp_body_kind {
     RP_BODY_NONE = 0, /* no body at all */
     RP_BODY_LENGTH,   /* Content-Length: content_length bytes (may be 0) */
     RP_BODY_CHUNKED,  /* Transfer-Encoding: chunked */
-    RP_BODY_CLOSE,    /* responses only: until the connection closes */
+    RP_BODY_CLOSE,    /* until the connection closes, or the stream ends (HTTP/2 requests) */
 };
 
 struct rp_header {

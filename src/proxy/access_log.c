@@ -82,7 +82,7 @@ void rp_access_log(const struct rp_exchange *x)
     gmtime_r(&now, &tm);
     struct rp_slice method = x->req.method.n ? x->req.method : RP_SLICE_LIT("-");
     struct rp_slice target = x->req.target.n ? x->req.target : RP_SLICE_LIT("-");
-    const char *proto = x->req.version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+    const char *proto = x->s->h2s ? "HTTP/2.0" : x->req.version == 10 ? "HTTP/1.0" : "HTTP/1.1";
     const char *up = x->upstream_addr[0] ? x->upstream_addr : "-";
     if (cfg->log.format == RP_LOG_JSON) {
         char ts[32];

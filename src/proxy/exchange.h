@@ -19,6 +19,8 @@
 struct rp_exchange;
 struct rp_h2_conn;    /* src/h2/: one HTTP/2 connection (client side or backend side) */
 struct rp_h2_stream;  /* src/h2/: one stream of it, seen by an exchange as a session or bconn */
+struct rp_h2b_conn;   /* src/h2/h2_backend*.c: one HTTP/2 connection to a backend server */
+struct rp_h2b_stream; /* ... one stream of it, seen by an exchange as a (virtual) rp_bconn */
 typedef struct ssl_st SSL;
 
 /* One connection to a backend server. */
@@ -38,7 +40,10 @@ struct rp_bconn {
     bool rdhup; /* as in rp_session */
     SSL *ssl;   /* TLS to the backend (src/tls/), NULL for plain TCP */
     bool handshaking;           /* connected, TLS handshake not finished */
-    struct rp_h2_stream *h2s;   /* not a socket: one stream of an HTTP/2 backend connection */
+    struct rp_h2b_stream *h2s;  /* not a socket: one stream of an HTTP/2 backend connection */
+    struct rp_h2b_conn *h2c;    /* a real socket carrying HTTP/2 streams (src/h2/ runs it) */
+    bool refused; /* the server did not process the request (HTTP/2 REFUSED_STREAM, GOAWAY):
+                     a retry is safe whatever the method */
 };
 
 enum rp_session_state {
@@ -75,6 +80,7 @@ struct rp_session {
     SSL *ssl;                 /* TLS (src/tls/), NULL for plain TCP */
     struct rp_h2_conn *h2;    /* this connection speaks HTTP/2: src/h2/ runs it */
     struct rp_h2_stream *h2s; /* not a socket: one HTTP/2 stream of a connection (io.fd = -1) */
+    struct rp_session *conn;  /* h2s: the client connection carrying the stream (its TLS) */
 };
 
 enum rp_handler_kind { RP_H_NONE, RP_H_LOCAL, RP_H_STATIC, RP_H_PROXY };

@@ -154,7 +154,8 @@ struct identity {
 
 static bool client_identity(const struct rp_exchange *x, struct identity *id)
 {
-    const struct rp_session *s = x->s;
+    /* an HTTP/2 stream's certificate is its connection's */
+    const struct rp_session *s = x->s->h2s ? x->s->conn : x->s;
     const struct rp_tls_listener_conf *t = s->listener ? s->listener->tls : NULL;
     if (!s->ssl || !t || t->client_auth.mode == RP_CLIENT_AUTH_OFF ||
         !t->client_auth.subject_header || !t->client_auth.fingerprint_header)
@@ -231,8 +232,7 @@ struct rp_slice rp_proxy_build_request_head(struct rp_exchange *x, enum rp_body_
     put(&h, "\r\n", 2);
     const struct rp_header *xfp =
         trust ? rp_msg_find(req, RP_SLICE_LIT("x-forwarded-proto")) : NULL;
-    const struct rp_listener_conf *l = rp_exchange_listener(x);
-    bool https = x->s->ssl || (l && l->tls); /* (an HTTP/2 stream has no SSL of its own) */
+    bool https = (x->s->h2s ? x->s->conn : x->s)->ssl != NULL; /* a stream's TLS is its conn's */
     put_field(&h, "X-Forwarded-Proto",
               xfp     ? xfp->value
               : https ? RP_SLICE_LIT("https")
@@ -259,6 +259,11 @@ struct rp_slice rp_proxy_build_request_head(struct rp_exchange *x, enum rp_body_
         puts_(&h, "1.1 rampart\r\n");
     }
     put_field(&h, "X-Request-ID", rp_slice_cstr(x->request_id));
+    /* TE is hop-by-hop, but HTTP/2 keeps "te: trailers" end to end and gRPC servers require
+     * it: passed on to HTTP/2 upstreams when the client sent it */
+    if (x->upstream->protocol != RP_UP_HTTP1 &&
+        rp_msg_has_token(req, RP_SLICE_LIT("te"), RP_SLICE_LIT("trailers")))
+        puts_(&h, "TE: trailers\r\n");
 
     if (out == RP_OUT_LENGTH) {
         char cl[32];

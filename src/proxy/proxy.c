@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "h2/h2_backend.h"
 #include "http/h1_parse.h"
 #include "proxy/exchange_run.h"
 #include "proxy/session.h"
@@ -31,8 +32,11 @@ static void replay_keep(struct rp_exchange *x, const char *p, size_t n)
 {
     if (x->replay.overflow || n == 0)
         return;
-    /* only where a retry could happen: an idempotent request on a reused connection */
-    if (!x->replay.p && (!x->b->reused || x->retried_stale || !rp_method_idempotent(x->req.meth) ||
+    /* only where a retry could happen: an idempotent request on a reused connection, or any
+     * request to an HTTP/2 server (which may refuse a stream it did not process) */
+    bool h2 = x->b->h2s != NULL;
+    if (!x->replay.p && ((!x->b->reused && !h2) || x->retried_stale ||
+                         (!h2 && !rp_method_idempotent(x->req.meth)) ||
                          (x->req.body == RP_BODY_LENGTH && x->req.content_length > REPLAY_MAX))) {
         x->replay.overflow = true;
         return;
@@ -77,9 +81,11 @@ static void connect_next(struct rp_exchange *x, bool fresh)
         const struct rp_server_conf *srv = &u->servers[idx];
         const struct rp_sockaddr *addr = &srv->addr;
         snprintf(x->upstream_addr, sizeof(x->upstream_addr), "%s", addr->text);
-        struct rp_bconn *b = fresh ? NULL : rp_pool_take(w, u, srv);
+        struct rp_bconn *b = NULL;
         int err = 0;
-        if (!b)
+        if (u->protocol != RP_UP_HTTP1)
+            b = rp_h2b_open(w, u, srv, &err); /* a stream on a shared connection */
+        else if (!(b = fresh ? NULL : rp_pool_take(w, u, srv)))
             b = rp_bconn_connect(w, u, srv, &err);
         fresh = false;
         if (!b) {
@@ -123,9 +129,11 @@ void rp_proxy_start(struct rp_exchange *x)
     x->handler = RP_H_PROXY;
     x->upstream = x->route->upstream;
     x->upgrade = x->req.upgrade;
-    x->req_out.kind = x->req.body == RP_BODY_LENGTH    ? RP_OUT_LENGTH
-                      : x->req.body == RP_BODY_CHUNKED ? RP_OUT_CHUNKED
-                                                       : RP_OUT_NONE;
+    /* RP_BODY_CLOSE: an HTTP/2 request body that ends with its stream (no content-length) */
+    x->req_out.kind = x->req.body == RP_BODY_LENGTH ? RP_OUT_LENGTH
+                      : x->req.body == RP_BODY_CHUNKED || x->req.body == RP_BODY_CLOSE
+                          ? RP_OUT_CHUNKED
+                          : RP_OUT_NONE;
     /* 100-continue is answered here (the backend never sees Expect): the body is wanted */
     if (x->req.expect_continue && !x->req_done && x->req.version >= 11 && rp_buf_len(&s->in) == 0 &&
         rp_session_out_piece(s, 32)) {
@@ -144,6 +152,7 @@ static void backend_failed(struct rp_exchange *x)
     bool was_connecting = b->connecting || b->handshaking; /* TLS: connected once verified */
     bool was_handshaking = !b->connecting && b->handshaking;
     bool stale = b->reused && !x->resp_parsed && rp_buf_len(&b->in) == 0 && !timed_out;
+    bool refused = b->refused && !x->resp_parsed; /* not processed: safe whatever the method */
     x->b = NULL;
     rp_bconn_close(b);
     if (x->resp_head_sent) {
@@ -158,7 +167,8 @@ static void backend_failed(struct rp_exchange *x)
         connect_next(x, false);
         return;
     }
-    if (stale && !x->retried_stale && rp_method_idempotent(x->req.meth) && body_replayable(x)) {
+    if ((stale || refused) && !x->retried_stale && (refused || rp_method_idempotent(x->req.meth)) &&
+        body_replayable(x)) {
         x->retried_stale = true; /* the server closed a pooled connection: once more, fresh */
         connect_next(x, true);
         return;
@@ -274,10 +284,12 @@ static bool start_response(struct rp_exchange *x)
     default:
         out = x->req.version >= 11 ? RP_OUT_CHUNKED : RP_OUT_CLOSE;
         /* a transfer coding (gzip, ...) can only travel in Transfer-Encoding, which an HTTP/1.0
-         * client does not read: it would get coded bytes it cannot tell apart */
-        if (out == RP_OUT_CLOSE && rp_response_has_codings(resp)) {
-            rp_log_warn("upstream %s: %s sent a transfer coding an HTTP/1.0 client cannot take",
-                        x->upstream->name, x->upstream_addr);
+         * client does not read and HTTP/2 does not have: it would get coded bytes it cannot
+         * tell apart */
+        if ((out == RP_OUT_CLOSE || x->req.version >= 20) && rp_response_has_codings(resp)) {
+            rp_log_warn(
+                "upstream %s: %s sent a transfer coding an HTTP/1.0 or HTTP/2 client cannot take",
+                x->upstream->name, x->upstream_addr);
             rp_exchange_error(x, 502);
             return true;
         }

@@ -7,9 +7,11 @@
 #include <netinet/tcp.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/log.h"
+#include "h2/h2_server.h"
 #include "http/h1_parse.h"
 #include "net/sock_io.h"
 #include "proxy/exchange_run.h"
@@ -109,6 +111,8 @@ void rp_session_kick(struct rp_session *s)
 
 ssize_t rp_session_fill(struct rp_session *s)
 {
+    if (s->h2s)
+        return rp_h2_stream_fill(s);
     if (!s->can_read || s->eof)
         return 0;
     const struct rp_config *cfg = s->w->slot->cfg;
@@ -130,6 +134,8 @@ ssize_t rp_session_fill(struct rp_session *s)
 
 bool rp_session_flush(struct rp_session *s)
 {
+    if (s->h2s)
+        return rp_h2_stream_flush(s);
     /* Nagle would hold back the tail of a response written in several sends (a streamed body,
      * a file after its head, the next keep-alive response); a connection that closes after
      * this one write does not need the extra system call */
@@ -183,8 +189,18 @@ static bool step_head(struct rp_session *s)
             .max_head = cfg->limits.max_request_line + cfg->limits.max_header_size,
             .max_headers = cfg->limits.max_headers < 1024 ? cfg->limits.max_headers : 1024,
         };
-        ssize_t r =
-            rp_h1_parse_request(rp_buf_rptr(&s->in), rp_buf_len(&s->in), &msg, &lim, &s->head_hint);
+        /* h2c with prior knowledge: the client preface instead of a first request */
+        int pre = s->nrequests == 0 && s->listener->http2
+                      ? rp_h2_preface_match(rp_buf_rptr(&s->in), rp_buf_len(&s->in))
+                      : -1;
+        if (pre > 0) {
+            if (!rp_h2_server_start(s))
+                session_close(s);
+            return true;
+        }
+        ssize_t r = pre == 0 ? 0
+                             : rp_h1_parse_request(rp_buf_rptr(&s->in), rp_buf_len(&s->in), &msg,
+                                                   &lim, &s->head_hint);
         /* the parser bounds line + fields; the field block alone must fit max_header_size */
         if (r > 0 && msg.nhdrs &&
             (size_t)r - (size_t)(msg.hdrs[0].name.p - rp_buf_rptr(&s->in)) >
@@ -214,6 +230,7 @@ static bool step_head(struct rp_session *s)
     return false;
 }
 
+/* ALPN chose HTTP/2 (the TLS server code offers "h2" only where the listener allows it). */
 /* TLS listeners: finish the handshake before reading requests. */
 static bool step_handshake(struct rp_session *s)
 {
@@ -227,8 +244,8 @@ static bool step_handshake(struct rp_session *s)
     if (r == 0)
         return false;
     s->state = RP_SS_IDLE;
-    if (rp_tls_h2_start && rp_tls_alpn_is_h2(s->ssl))
-        rp_tls_h2_start(s); /* src/h2/ takes the connection over */
+    if (s->listener->http2 && rp_tls_alpn_is_h2(s->ssl) && !rp_h2_server_start(s))
+        session_close(s);
     return true;
 }
 
@@ -297,6 +314,10 @@ void rp_session_run(struct rp_session *s)
         return;
     int rounds = 0;
     for (; rounds < 64; rounds++) {
+        if (s->h2) {
+            rp_h2_conn_run(s); /* the connection became HTTP/2: src/h2/ runs it from now on */
+            return;
+        }
         bool progress = false;
         switch (s->state) {
         case RP_SS_HANDSHAKE:
@@ -332,7 +353,7 @@ void rp_session_run(struct rp_session *s)
         if (s->closed)
             return;
         if (s->state == RP_SS_CLOSING && rp_buf_len(&s->out) == 0) {
-            if (s->linger && !s->eof)
+            if (s->linger && !s->eof && !s->h2s)
                 start_linger(s);
             else
                 session_close(s);
@@ -355,6 +376,10 @@ void rp_session_run(struct rp_session *s)
 static void session_timeout(struct rp_timer *t)
 {
     struct rp_session *s = container_of(t, struct rp_session, timer);
+    if (s->h2) {
+        rp_h2_conn_timeout(s);
+        return;
+    }
     switch (s->state) {
     case RP_SS_HEAD:
         rp_exchange_begin_error(s, 408);
@@ -375,6 +400,10 @@ static void session_timeout(struct rp_timer *t)
 void rp_session_drain(struct rp_session *s, bool force)
 {
     s->want_close = true;
+    if (s->h2 && !force) {
+        rp_h2_conn_drain(s); /* GOAWAY; open streams finish */
+        return;
+    }
     if (force) {
         session_close(s);
     } else if (s->state == RP_SS_IDLE && rp_buf_len(&s->in) == 0) {
@@ -396,10 +425,16 @@ static void session_close(struct rp_session *s)
 {
     if (s->closed)
         return;
+    if (s->h2s) {
+        rp_h2_stream_close(s); /* a virtual session: no socket, not in w->sessions */
+        return;
+    }
     s->closed = true;
     if (s->x)
         rp_exchange_abort(s->x);
     rp_timer_disarm(&s->w->loop, &s->timer);
+    if (s->h2)
+        rp_h2_conn_close(s);
     rp_tls_free(s->ssl, !s->eof);
     s->ssl = NULL;
     close(s->io.fd);
@@ -417,4 +452,18 @@ static void session_close(struct rp_session *s)
     rp_defer_cancel(&w->loop, &s->defer);
     rp_defer(&w->loop, &s->defer, free_cb);
     rp_worker_session_closed(w);
+}
+
+void rp_session_init_stream(struct rp_session *vs, struct rp_session *conn)
+{
+    vs->io.fd = -1;
+    vs->conn = conn;
+    vs->w = conn->w;
+    vs->listener = conn->listener;
+    memcpy(vs->peer_ip, conn->peer_ip, sizeof(vs->peer_ip));
+    vs->peer_port = conn->peer_port;
+    vs->state = RP_SS_IDLE;
+    vs->can_read = vs->can_write = true;
+    vs->want_close = true; /* one exchange, then the stream ends */
+    rp_timer_init(&vs->timer, session_timeout);
 }

@@ -37,6 +37,11 @@ bool rp_session_out_room(struct rp_session *s, size_t want);
  * buffer past its standard size if needed; false only when out of memory. */
 bool rp_session_out_piece(struct rp_session *s, size_t want);
 
+/* Set up vs as the virtual session of one HTTP/2 stream of the connection conn (src/h2/): no
+ * socket (io.fd = -1), the connection's worker, listener and peer, the session timers; the
+ * caller sets vs->h2s. Thread: the worker's. */
+void rp_session_init_stream(struct rp_session *vs, struct rp_session *conn);
+
 /* Answer the exchange with a complete local response (error pages, respond, redirect).
  * extra: additional header lines, each ending in CRLF, or NULL. The connection is closed after
  * it when the request body was not read. */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "h2/h2_backend.h"
 #include "net/sock_io.h"
 #include "proxy/session.h"
 #include "tls/tls_client.h"
@@ -238,6 +239,10 @@ static void free_cb(struct rp_defer *d)
 
 void rp_bconn_close(struct rp_bconn *b)
 {
+    if (b->h2s) {
+        rp_h2b_release(b, NULL);
+        return;
+    }
     if (b->closed)
         return;
     b->closed = true;
@@ -255,6 +260,10 @@ void rp_bconn_close(struct rp_bconn *b)
 void rp_bconn_release(struct rp_bconn *b, const struct rp_upstream_conf *u, bool reusable)
 {
     struct rp_worker *w = b->w;
+    if (b->h2s) {
+        rp_h2b_release(b, u); /* a stream: the connection under it stays for others */
+        return;
+    }
     b->x = NULL;
     /* rdhup: the backend's FIN already came with the response; its edge is spent */
     if (!reusable || b->eof || b->rdhup || rp_buf_len(&b->in) || rp_buf_len(&b->out) || !u ||
@@ -282,6 +291,8 @@ void rp_bconn_release(struct rp_bconn *b, const struct rp_upstream_conf *u, bool
 
 ssize_t rp_bconn_fill(struct rp_bconn *b, size_t max)
 {
+    if (b->h2s)
+        return rp_h2b_fill(b, max);
     if (!b->can_read || b->eof)
         return b->eof ? -1 : 0;
     if (!rp_buf_reserve(&b->in, 1, max < RP_BUF_SIZE ? RP_BUF_SIZE : max))
@@ -298,6 +309,8 @@ ssize_t rp_bconn_fill(struct rp_bconn *b, size_t max)
 
 bool rp_bconn_flush(struct rp_bconn *b, int *err)
 {
+    if (b->h2s)
+        return rp_h2b_flush(b, err);
     if (b->ssl)
         return rp_tls_send(b->ssl, &b->out, tls_ready(b), err) > 0;
     return rp_sock_send(b->io.fd, &b->out, &b->can_write, err) > 0;
@@ -305,6 +318,7 @@ bool rp_bconn_flush(struct rp_bconn *b, int *err)
 
 void rp_pool_close_all(struct rp_worker *w)
 {
+    rp_h2b_close_idle(w, w->exit);
     for (uint32_t i = 0; i < w->npools; i++) {
         while (w->pools[i].idle)
             rp_bconn_close(w->pools[i].idle);

@@ -14,6 +14,7 @@
 
 struct rp_session;
 struct rp_bconn;
+struct rp_h2b_conn;
 
 /* This worker's reference to one config snapshot. Exchanges pin the slot they started on
  * (a plain counter: only this thread touches it); the snapshot is released when the slot is
@@ -62,6 +63,7 @@ struct rp_worker {
 
     struct rp_pool *pools;
     uint32_t npools;
+    struct rp_h2b_conn *h2b_conns; /* HTTP/2 backend connections (src/h2/h2_backend.c) */
 
     bool draining;
     bool exit;

@@ -19,8 +19,6 @@
 #define DEFAULT_GROUPS "X25519:P-256:P-384"
 #define MAX_CERTS 64 /* masks are 64 bits; the config rejects more */
 
-void (*rp_tls_h2_start)(struct rp_session *s);
-
 /* Each SSL holds a reference on its set, so the callbacks' argument outlives the handshake even
  * when a reload or a file change replaced the set meanwhile. */
 static int ssl_set_idx = -1;
@@ -61,7 +59,7 @@ static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                    const unsigned char *in, unsigned int inlen, void *arg)
 {
     struct rp_tls_server *t = set_of(ssl);
-    bool h2 = t && t->http2 && rp_tls_h2_start;
+    bool h2 = t && t->http2;
     /* our preference order: h2 first when offered, then http/1.1 */
     static const unsigned char h2_name[] = "\x02h2", h1_name[] = "\x08http/1.1";
     for (int pass = h2 ? 0 : 1; pass < 2; pass++) {

@@ -35,11 +35,6 @@ SSL *rp_tls_server_ssl_new(struct rp_tls_server *t, int fd);
 /* True when ALPN selected "h2" on ssl (after the handshake). */
 bool rp_tls_alpn_is_h2(SSL *ssl);
 
-/* The HTTP/2 server hook: set by src/h2/ at start-up. While it is NULL, ALPN never selects
- * "h2" (clients then speak HTTP/1.1); once set, a session whose handshake chose "h2" is handed
- * to it instead of the HTTP/1.1 head reader. */
-extern void (*rp_tls_h2_start)(struct rp_session *s);
-
 /* ---- the registry (tls_registry.c) ---- */
 
 /* Make cfg's TLS listeners current (cfg stays referenced by the registry while used). The first

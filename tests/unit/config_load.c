@@ -414,7 +414,7 @@ static const struct bad_case bad_cases[] = {
      "t.yaml:5:4: YAML aliases (*a) are not supported"},
     {HEAD "routes: [{proxy: app}]\nx: 1\n",
      "t.yaml:4:1: unknown key \"x\" in top level; expected one of: workers, listen, upstreams, "
-     "routes, timeouts, limits, proxy, log"},
+     "routes, timeouts, limits, proxy, log, http2"},
     {HEAD "routes: [{proxy: app}]\n---\nworkers: 1\n",
      "t.yaml:4:1: only one YAML document is allowed in a config file"},
     {HEAD "routes: [{proxy: app}]\n{a: 1}: 2\n",
@@ -535,6 +535,36 @@ static void test_files(void)
     rmdir(dir);
 }
 
+/* upstream protocol and h2_max_streams (HTTP/2 to backends) */
+#define UP_HEAD "listen: [\":8080\"]\nroutes: [{respond: {}}]\nupstreams:\n"
+
+static void test_upstream_protocol(void)
+{
+    struct rp_cfg_errors errs = {0};
+    struct rp_config *c =
+        load(UP_HEAD "  a: {servers: [\"127.0.0.1:1\"], protocol: h2c, h2_max_streams: 7}\n"
+                     "  b: {servers: [\"127.0.0.1:2\"], protocol: http1}\n"
+                     "  c: {servers: [\"127.0.0.1:3\"]}\n",
+             &errs);
+    CHECK(c != NULL);
+    if (c) {
+        CHECK_INT(c->upstreams[0].protocol, RP_UP_H2C);
+        CHECK_INT(c->upstreams[0].h2_max_streams, 7);
+        CHECK_INT(c->upstreams[1].protocol, RP_UP_HTTP1);
+        CHECK_INT(c->upstreams[2].protocol, RP_UP_HTTP1);
+        CHECK_INT(c->upstreams[2].h2_max_streams, 100);
+    }
+    rp_config_unref(c);
+    rp_cfg_errors_free(&errs);
+    c = load(UP_HEAD "  a: {servers: [\"127.0.0.1:1\"], protocol: h2}\n", &errs);
+    CHECK(c == NULL);
+    CHECK(errs.n == 1 && strstr(errs.msgs[0], "protocol h2 needs tls") != NULL);
+    rp_cfg_errors_free(&errs);
+    c = load(UP_HEAD "  a: {servers: [\"127.0.0.1:1\"], protocol: h3}\n", &errs);
+    CHECK(c == NULL && errs.n == 1);
+    rp_cfg_errors_free(&errs);
+}
+
 int main(void)
 {
     RUN(test_full);
@@ -543,5 +573,6 @@ int main(void)
     RUN(test_bad);
     RUN(test_many_errors);
     RUN(test_files);
+    RUN(test_upstream_protocol);
     TEST_MAIN_END();
 }
