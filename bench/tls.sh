@@ -156,17 +156,19 @@ tls_cell() {
         status="n/a (client failed)"
     elif [[ -n $want && $proto != "$want" ]]; then
         status="n/a (no $want: $proto)"
+    elif [[ $errs =~ ^[0-9]+$ && $reqs =~ ^[0-9]+$ ]] && ((errs * 1000 > reqs)); then
+        status=errors # over 0.1 % failed: the rate counts successes only; flagged in the table
     fi
     cpu=-
     [[ $reqs =~ ^[0-9]+$ ]] && ((reqs > 0)) &&
         cpu=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$reqs" \
             'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
-    [[ $status == ok ]] || rps=- cpu=-
+    [[ $status == ok || $status == errors ]] || rps=- cpu=-
     printf 'tls\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$scen" "$proxy" \
         "$status" "$rps" "$p50" "$p99" "$mean" "$cpu" "$rss" "$errs" >>"$RAW"
     printf 'bench: tls round %d %-11s %-7s %-8s req/s %-9s p99 %-7s mean %-7s ms, CPU %s us/req, peak RSS %s kB, errors %s\n' \
         "$round" "$scen" "$proxy" "$status" "$rps" "$p99" "$mean" "$cpu" "$rss" "$errs"
-    if [[ $status != ok ]]; then # say why, briefly, from whichever output exists
+    if [[ $status != ok && $status != errors ]]; then # say why, briefly
         tail -n 3 "$out".[0-9]* 2>/dev/null | sed 's/^/bench:   /' >&2
     fi
     stop_proxy
