@@ -143,8 +143,8 @@ TLS_MEANING = {
                   "Connection: close)",
     "tls-ka-128B": "HTTPS/1.1 keep-alive, 128 B (wrk)",
     "tls-ka-1MiB": "HTTPS/1.1 keep-alive, 1 MiB (wrk)",
-    "h2-128B": "HTTP/2 over TLS (ALPN h2), 10 connections x 100 streams, 128 B (h2load)",
-    "h2c-128B": "h2c prior knowledge, 10 connections x 100 streams, 128 B (h2load)",
+    "h2-128B": "HTTP/2 over TLS (ALPN h2), multiplexed (streams: see the notes), 128 B (h2load)",
+    "h2c-128B": "h2c prior knowledge, multiplexed (streams: see the notes), 128 B (h2load)",
 }
 
 

@@ -107,7 +107,7 @@ tls_probe() {
     req=$'HEAD /128.bin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'
     first=$(printf '%s' "$req" | timeout 5 "$OPENSSL" s_client -connect "127.0.0.1:$port" \
         -servername localhost -ciphersuites "$CLIENT_SUITE" -groups "$CLIENT_GROUP" \
-        -alpn h2,http/1.1 -sess_out "$d/sess" -ign_eof 2>/dev/null)
+        -alpn h2,http/1.1 -sess_out "$d/sess" -ign_eof 2>/dev/null | tr -d '\000')
     second=$(printf '%s' "$req" | timeout 5 "$OPENSSL" s_client -connect "127.0.0.1:$port" \
         -servername localhost -ciphersuites "$CLIENT_SUITE" -groups "$CLIENT_GROUP" \
         -sess_in "$d/sess" -ign_eof 2>/dev/null)
