@@ -10,7 +10,7 @@ RAMPART=${1:-}
 [[ -n $RAMPART && $RAMPART != /* ]] && RAMPART=$PWD/$RAMPART
 
 SECTIONS=${BENCH_SECTIONS:-"http tls"} # http: plain HTTP/1.1 (below); tls: tls.sh
-if [[ -n ${BENCH_QUICK:-} ]]; then # a look in about four minutes rather than ten
+if [[ -n ${BENCH_QUICK:-} ]]; then # a look in about four minutes rather than nine
     : "${BENCH_SECONDS:=5}" "${BENCH_ROUNDS:=1}" "${BENCH_TLS_SECONDS:=3}"
 fi
 DURATION=${BENCH_SECONDS:-10}
