@@ -2,7 +2,9 @@
 """Idle keep-alive connections for bench/run.sh: opens COUNT connections to a proxy, sends one
 request on each and reads its whole response, then holds them all open and idle.
 
-Usage: idle_conns.py HOST PORT COUNT PATH [TIMEOUT]
+Usage: idle_conns.py [--tls] HOST PORT COUNT PATH [TIMEOUT]
+With --tls each connection first completes a TLS handshake (no certificate check; the suite and
+group come from OpenSSL's defaults or OPENSSL_CONF) and speaks HTTP/1.1 over it.
 Prints "ready OPEN" once every connection got its response (OPEN = how many did), then waits
 until a line arrives on stdin (or TIMEOUT seconds pass), prints "alive N" (how many connections
 the proxy kept open meanwhile) and exits, closing them all.
@@ -10,6 +12,7 @@ the proxy kept open meanwhile) and exits, closing them all.
 import resource
 import selectors
 import socket
+import ssl
 import sys
 import time
 
@@ -26,13 +29,35 @@ def raise_nofile(need):
 
 
 class Conn:
-    __slots__ = ("sock", "buf", "need", "done")
+    __slots__ = ("sock", "buf", "need", "done", "state")
 
     def __init__(self, sock):
         self.sock = sock
         self.buf = b""
         self.need = None  # total bytes of the response once its head is parsed
         self.done = False
+        self.state = "connect"  # connect -> (handshake ->) read
+
+
+def tls_context():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+def step_handshake(c, sel):
+    """One do_handshake step; True once done. Re-arms the selector for what TLS waits for."""
+    try:
+        c.sock.do_handshake()
+    except ssl.SSLWantReadError:
+        sel.modify(c.sock, selectors.EVENT_READ, c)
+        return False
+    except ssl.SSLWantWriteError:
+        sel.modify(c.sock, selectors.EVENT_WRITE, c)
+        return False
+    return True
 
 
 def response_complete(c):
@@ -50,8 +75,12 @@ def response_complete(c):
 
 
 def main():
-    host, port, count, path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-    timeout = float(sys.argv[5]) if len(sys.argv) > 5 else 120.0
+    args = sys.argv[1:]
+    ctx = None
+    if args and args[0] == "--tls":
+        ctx, args = tls_context(), args[1:]
+    host, port, count, path = args[0], int(args[1]), int(args[2]), args[3]
+    timeout = float(args[4]) if len(args) > 4 else 120.0
     limit = raise_nofile(count + 64)
     if limit < count + 16:
         print(f"error: RLIMIT_NOFILE {limit} too low for {count} connections", file=sys.stderr)
@@ -72,14 +101,31 @@ def main():
         for key, ev in sel.select(timeout=1.0):
             c = key.data
             try:
-                if ev & selectors.EVENT_WRITE:
+                if c.state == "connect":
                     err = c.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                     if err:
                         raise OSError(err, "connect")
+                    if ctx is not None:
+                        sel.unregister(c.sock)
+                        c.sock = ctx.wrap_socket(c.sock, server_hostname="localhost",
+                                                 do_handshake_on_connect=False)
+                        sel.register(c.sock, selectors.EVENT_WRITE, c)
+                        c.state = "handshake"
+                    else:
+                        c.state = "send"
+                if c.state == "handshake":
+                    if not step_handshake(c, sel):
+                        continue
+                    c.state = "send"
+                if c.state == "send":
                     c.sock.sendall(request)  # tiny: fits the socket buffer at once
                     sel.modify(c.sock, selectors.EVENT_READ, c)
+                    c.state = "read"
                     continue
-                data = c.sock.recv(65536)
+                try:
+                    data = c.sock.recv(65536)
+                except ssl.SSLWantReadError:  # a record not whole yet, or a session ticket
+                    continue
                 if not data:
                     raise OSError("closed before the response ended")
                 c.buf += data
@@ -108,7 +154,7 @@ def main():
         try:
             c.sock.setblocking(False)
             alive += 0 if c.sock.recv(1) == b"" else 1
-        except BlockingIOError:
+        except (BlockingIOError, ssl.SSLWantReadError):
             alive += 1
         except OSError:
             pass

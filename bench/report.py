@@ -2,11 +2,16 @@
 """Numbers for bench/run.sh: parses one wrk --latency output, and turns the raw result lines
 of a whole run into the comparison table (plain text on stdout, markdown into a file).
 
-  report.py wrk FILE              -> "RPS P50_MS P99_MS ERRORS" (a "-" where wrk gave nothing)
-  report.py table RAW MD [TITLE]  -> prints the table, writes the markdown to MD
+  report.py wrk FILE              -> "RPS P50_MS P99_MS ERRORS REQUESTS" ("-" where wrk gave
+                                     nothing)
+  report.py h2load FILE...        -> "RPS MEAN_MS ERRORS REQUESTS PROTOCOL" over one or more
+                                     h2load outputs (several: requests / summed elapsed time)
+  report.py table RAW MD [TITLE]  -> prints the tables, writes the markdown to MD
 RAW lines (tab-separated):
   run  ROUND SCENARIO PROXY STATUS RPS P50_MS P99_MS PEAK_RSS_KB ERRORS
   idle PROXY STATUS BASE_RSS_KB LOADED_RSS_KB READY ALIVE
+  tls  ROUND SCENARIO PROXY STATUS RPS P50_MS P99_MS MEAN_MS CPU_US_PER_REQ PEAK_RSS_KB ERRORS
+  tlsidle PROXY STATUS BASE_RSS_KB LOADED_RSS_KB BASE_PSS_KB LOADED_PSS_KB READY ALIVE
   note TEXT
 """
 import re
@@ -35,13 +40,50 @@ def parse_wrk(path):
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
         errors += int(non2xx.group(1))
+    total = re.search(r"^\s*(\d+) requests in ", out, re.M)
     fields = [
         f"{float(rps.group(1)):.1f}" if rps else "-",
         f"{to_ms(p50.group(1)):.3f}" if p50 and to_ms(p50.group(1)) is not None else "-",
         f"{to_ms(p99.group(1)):.3f}" if p99 and to_ms(p99.group(1)) is not None else "-",
         str(errors),
+        total.group(1) if total else "-",
     ]
     print(" ".join(fields))
+
+
+def parse_h2load(paths):
+    """Sums one or more h2load runs: a single run gives h2load's own req/s (which leaves out
+    any warm-up), several give all succeeded requests over their summed elapsed times."""
+    done, elapsed, errors, mean_sum, single_rps, proto = 0, 0.0, 0, 0.0, None, "-"
+    for path in paths:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            out = f.read()
+        fin = re.search(r"finished in ([0-9.]+)(ms|s), ([0-9.]+) req/s", out)
+        req = re.search(r"requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, "
+                        r"(\d+) failed, (\d+) errored, (\d+) timeout", out)
+        if not fin or not req:
+            errors += 1
+            continue
+        n = int(req.group(1))
+        errors += sum(int(x) for x in req.groups()[1:])
+        codes = re.search(r"status codes: \d+ 2xx, \d+ 3xx, (\d+) 4xx, (\d+) 5xx", out)
+        if codes:
+            n -= int(codes.group(1)) + int(codes.group(2))
+            errors += int(codes.group(1)) + int(codes.group(2))
+        done += n
+        elapsed += float(fin.group(1)) / (1000.0 if fin.group(2) == "ms" else 1.0)
+        single_rps = float(fin.group(3))
+        mean = re.search(r"time for request:\s+\S+\s+\S+\s+(\S+)", out)
+        if mean and to_ms(mean.group(1)) is not None:
+            mean_sum += to_ms(mean.group(1)) * n
+        p = re.search(r"Application protocol: (\S+)", out)
+        if p:
+            proto = p.group(1)
+    if done == 0 or elapsed == 0:
+        print(f"- - {errors} 0 {proto}")
+        return
+    rps = single_rps if len(paths) == 1 else done / elapsed
+    print(f"{rps:.1f} {mean_sum / done:.3f} {errors} {done} {proto}")
 
 
 def num(text):
@@ -61,6 +103,7 @@ def ratio(a, b):
 
 def cells(runs):
     """Median (and best req/s) per scenario and proxy over the rounds that succeeded."""
+    extra = ["mean", "cpu"] if runs and "cpu" in runs[0] else []
     order, table = [], {}
     for r in runs:
         key = (r["scenario"], r["proxy"])
@@ -69,7 +112,9 @@ def cells(runs):
         table.setdefault(key, []).append(r)
     result = {}
     for key, rs in table.items():
-        ok = [r for r in rs if r["status"] == "ok" and r["rps"] is not None]
+        # "errors": a TLS/h2 run where over 0.1 % of requests failed; its rate (successes
+        # only) is kept, and the row says so.
+        ok = [r for r in rs if r["status"] in ("ok", "errors") and r["rps"] is not None]
         if not ok:
             statuses = sorted({r["status"] for r in rs})
             result[key] = {"status": ", ".join(statuses)}
@@ -77,7 +122,8 @@ def cells(runs):
         med = lambda name: statistics.median(  # noqa: E731 - a one-line helper reads best here
             [r[name] for r in ok if r[name] is not None] or [0.0])
         result[key] = {
-            "status": "ok" if len(ok) == len(rs) else f"ok {len(ok)}/{len(rs)}",
+            "status": ("ok" if len(ok) == len(rs) else f"ok {len(ok)}/{len(rs)}")
+            + (", errors" if any(r["status"] == "errors" for r in ok) else ""),
             "rps": med("rps"),
             "best": max(r["rps"] for r in ok),
             "p50": med("p50"),
@@ -85,10 +131,67 @@ def cells(runs):
             "rss": max((r["rss"] for r in ok if r["rss"] is not None), default=None),
             "errors": sum(r["errors"] or 0 for r in ok),
         }
+        for name in extra:
+            vals = [r[name] for r in ok if r[name] is not None]
+            result[key][name] = statistics.median(vals) if vals else None
     return order, result
 
 
-def render(order, result, idles, notes, title):
+TLS_MEANING = {
+    "tls-new": "new TLS connections/s, full handshake, 1 request each (h2load --h1 bursts)",
+    "tls-resume": "TLS connections/s resumed by ticket, 1 request each (h2load --h1, "
+                  "Connection: close)",
+    "tls-ka-128B": "HTTPS/1.1 keep-alive, 128 B (wrk)",
+    "tls-ka-1MiB": "HTTPS/1.1 keep-alive, 1 MiB (wrk)",
+    "h2-128B": "HTTP/2 over TLS (ALPN h2), multiplexed (streams: see the notes), 128 B (h2load)",
+    "h2c-128B": "h2c prior knowledge, multiplexed (streams: see the notes), 128 B (h2load)",
+}
+
+
+def tls_rows(order, result):
+    head = ["scenario", "proxy", "req/s (median)", "req/s (best)", "p50 ms", "p99 ms",
+            "mean ms", "proxy CPU us/req", "peak RSS MiB", "errors", "req/s vs nginx",
+            "req/s vs haproxy", "CPU/req vs nginx", "CPU/req vs haproxy"]
+    rows = []
+    for scen in order:
+        for proxy in PROXIES:
+            c = result.get((scen, proxy))
+            if c is None:
+                continue
+            if "rps" not in c:
+                rows.append([scen, proxy, c["status"]] + ["-"] * (len(head) - 3))
+                continue
+            rat = ["-"] * 4
+            if proxy == "rampart":
+                ng, ha = result.get((scen, "nginx"), {}), result.get((scen, "haproxy"), {})
+                rat = [ratio(c["rps"], ng.get("rps")), ratio(c["rps"], ha.get("rps")),
+                       ratio(c["cpu"], ng.get("cpu")), ratio(c["cpu"], ha.get("cpu"))]
+            status = "" if c["status"] == "ok" else f" ({c['status']})"
+            rows.append([scen, proxy + status, fmt(c["rps"], ".0f"), fmt(c["best"], ".0f"),
+                         fmt(c["p50"] or None, ".3f"), fmt(c["p99"] or None, ".3f"),
+                         fmt(c["mean"], ".3f"), fmt(c["cpu"], ".1f"),
+                         fmt(c["rss"] / 1024 if c["rss"] else None, ".1f"), str(int(c["errors"]))]
+                        + rat)
+    return head, rows
+
+
+def tlsidle_rows(tlsidles):
+    head = ["proxy", "connections", "still open", "RSS before MiB", "RSS with conns MiB",
+            "RSS bytes per conn", "PSS before MiB", "PSS with conns MiB", "PSS bytes per conn"]
+    rows = []
+    for i in tlsidles:
+        if i["status"] != "ok":
+            rows.append([i["proxy"], i["status"]] + ["-"] * (len(head) - 2))
+            continue
+        per = lambda a, b: (b - a) * 1024 / i["ready"] if i["ready"] else None  # noqa: E731
+        rows.append([i["proxy"], str(i["ready"]), str(i["alive"]), f"{i['base'] / 1024:.1f}",
+                     f"{i['loaded'] / 1024:.1f}", fmt(per(i["base"], i["loaded"]), ".0f"),
+                     f"{i['pbase'] / 1024:.1f}", f"{i['ploaded'] / 1024:.1f}",
+                     fmt(per(i["pbase"], i["ploaded"]), ".0f")])
+    return head, rows
+
+
+def render(order, result, idles, notes, title, tls=None, tlsidles=()):
     head = ["scenario", "proxy", "req/s (median)", "req/s (best)", "p50 ms", "p99 ms",
             "peak RSS MiB", "errors", "req/s vs nginx", "req/s vs haproxy", "RSS vs nginx",
             "RSS vs haproxy"]
@@ -131,17 +234,28 @@ def render(order, result, idles, notes, title):
         out = ["| " + " | ".join(h) + " |", "|" + "|".join("---" for _ in h) + "|"]
         return "\n".join(out + ["| " + " | ".join(r) + " |" for r in rs])
 
-    text = [text_table(head, rows)]
-    md = [f"# {title}", ""] + [f"- {n}" for n in notes] + ["", "## Throughput and latency", "",
-                                                            md_table(head, rows)]
+    text, md = [], [f"# {title}", ""] + [f"- {n}" for n in notes]
+    if rows:
+        text += [text_table(head, rows)]
+        md += ["", "## Throughput and latency", "", md_table(head, rows)]
     if irows:
         text += ["", text_table(ihead, irows)]
         md += ["", "## Idle keep-alive connections", "", md_table(ihead, irows)]
+    if tls and tls[0]:
+        thead, trows = tls_rows(*tls)
+        text += ["", text_table(thead, trows)]
+        md += ["", "## TLS and HTTP/2", ""]
+        md += [f"- `{s}`: {TLS_MEANING.get(s, s)}" for s in tls[0]]
+        md += ["", md_table(thead, trows)]
+    if tlsidles:
+        ihead2, irows2 = tlsidle_rows(tlsidles)
+        text += ["", text_table(ihead2, irows2)]
+        md += ["", "## Idle TLS connections", "", md_table(ihead2, irows2)]
     return "\n".join(text), "\n".join(md) + "\n"
 
 
 def table(raw, md_path, title):
-    runs, idles, notes = [], [], []
+    runs, idles, notes, tlsruns, tlsidles = [], [], [], [], []
     with open(raw, encoding="utf-8") as f:
         for line in f:
             p = line.rstrip("\n").split("\t")
@@ -153,10 +267,20 @@ def table(raw, md_path, title):
                 idles.append({"proxy": p[1], "status": p[2], "base": num(p[3]) or 0,
                               "loaded": num(p[4]) or 0, "ready": int(num(p[5]) or 0),
                               "alive": int(num(p[6]) or 0)})
+            elif p[0] == "tls" and len(p) == 12:
+                tlsruns.append({"round": p[1], "scenario": p[2], "proxy": p[3], "status": p[4],
+                                "rps": num(p[5]), "p50": num(p[6]), "p99": num(p[7]),
+                                "mean": num(p[8]), "cpu": num(p[9]), "rss": num(p[10]),
+                                "errors": num(p[11]) or 0})
+            elif p[0] == "tlsidle" and len(p) == 9:
+                tlsidles.append({"proxy": p[1], "status": p[2], "base": num(p[3]) or 0,
+                                 "loaded": num(p[4]) or 0, "pbase": num(p[5]) or 0,
+                                 "ploaded": num(p[6]) or 0, "ready": int(num(p[7]) or 0),
+                                 "alive": int(num(p[8]) or 0)})
             elif p[0] == "note":
                 notes.append(p[1])
     order, result = cells(runs)
-    text, md = render(order, result, idles, notes, title)
+    text, md = render(order, result, idles, notes, title, cells(tlsruns), tlsidles)
     print(text)
     with open(md_path, "w", encoding="utf-8") as f:
         f.write(md)
@@ -165,6 +289,8 @@ def table(raw, md_path, title):
 def main():
     if len(sys.argv) >= 3 and sys.argv[1] == "wrk":
         parse_wrk(sys.argv[2])
+    elif len(sys.argv) >= 3 and sys.argv[1] == "h2load":
+        parse_h2load(sys.argv[2:])
     elif len(sys.argv) >= 4 and sys.argv[1] == "table":
         table(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else "Bench results")
     else:

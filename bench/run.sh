@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Compares rampart, nginx and HAProxy as reverse proxies in front of one nginx origin on
-# loopback: wrk throughput/latency per scenario, peak RSS, and RSS per idle keep-alive connection.
+# loopback: wrk throughput/latency per scenario, peak RSS, and RSS per idle keep-alive connection;
+# then (tls.sh) TLS handshakes, HTTPS, HTTP/2 and h2c, and memory per idle TLS connection.
 # Usage: bench/run.sh [PATH_TO_RAMPART]   (knobs: BENCH_* variables, see bench/README.md)
 set -uo pipefail
 
@@ -8,6 +9,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 RAMPART=${1:-}
 [[ -n $RAMPART && $RAMPART != /* ]] && RAMPART=$PWD/$RAMPART
 
+SECTIONS=${BENCH_SECTIONS:-"http tls"} # http: plain HTTP/1.1 (below); tls: tls.sh
+if [[ -n ${BENCH_QUICK:-} ]]; then # a look in about four minutes rather than nine
+    : "${BENCH_SECONDS:=5}" "${BENCH_ROUNDS:=1}" "${BENCH_TLS_SECONDS:=3}"
+fi
 DURATION=${BENCH_SECONDS:-10}
 ROUNDS=${BENCH_ROUNDS:-2}
 WORKERS=${BENCH_WORKERS:-1}
@@ -79,10 +84,40 @@ free_port() {
     "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# render TEMPLATE OUT PORT: fills the @NAME@ placeholders of a config template.
+# TLS section settings (tls.sh sets them; render needs them defined before).
+TLS=
+H2C_PORT=0
+CERT='' KEY='' PEM='' TLS12_CIPHERS='' TLS13_SUITES='' CURVES=''
+
+# render TEMPLATE OUT DIR PORT: fills the @NAME@ placeholders of a config template.
 render() {
     sed -e "s|@DIR@|$3|g" -e "s|@PORT@|$4|g" -e "s|@ORIGIN_PORT@|$ORIGIN_PORT|g" \
-        -e "s|@WORKERS@|$WORKERS|g" -e "s|@NOFILE@|$NOFILE|g" "$1" >"$2"
+        -e "s|@WORKERS@|$WORKERS|g" -e "s|@NOFILE@|$NOFILE|g" -e "s|@H2C_PORT@|$H2C_PORT|g" \
+        -e "s|@CERT@|$CERT|g" -e "s|@KEY@|$KEY|g" -e "s|@PEM@|$PEM|g" \
+        -e "s|@TLS12_CIPHERS@|$TLS12_CIPHERS|g" -e "s|@TLS13_SUITES@|$TLS13_SUITES|g" \
+        -e "s|@CURVES@|$CURVES|g" "$1" >"$2"
+}
+
+# CPU time (utime + stime, clock ticks) of a process and its direct children.
+cpu_ticks() {
+    local pid=$1 p total=0 v
+    for p in "$pid" $(pgrep -P "$pid" || true); do
+        # the fields after the ")" that closes the command name: utime is the 12th, stime 13th
+        v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+        total=$((total + ${v:-0}))
+    done
+    echo "$total"
+}
+
+# Sum of Pss (kB) from /proc/PID/smaps_rollup over a process and its direct children: shared
+# pages are split between the processes that map them, so nginx's master and worker are fair.
+pss_kb() {
+    local pid=$1 p total=0 v
+    for p in "$pid" $(pgrep -P "$pid" || true); do
+        v=$(awk '$1 == "Pss:" { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null)
+        total=$((total + ${v:-0}))
+    done
+    echo "$total"
 }
 
 # Sum of one /proc status field (VmHWM, VmRSS; kB) over a process and its direct children.
@@ -95,13 +130,15 @@ mem_kb() {
     echo "$total"
 }
 
-# ready PORT PID PATH SIZE: waits (5 s at most) until PATH answers 200 with SIZE bytes.
+# ready PORT PID PATH SIZE: waits (5 s at most) until PATH answers 200 with SIZE bytes (over
+# HTTPS/1.1 when $TLS is set: h2 is the business of the h2 scenarios).
 ready() {
-    local port=$1 pid=$2 path=$3 size=$4 i got
+    local port=$1 pid=$2 path=$3 size=$4 i got url=http://127.0.0.1:$1$3 opts=()
+    [[ -n $TLS ]] && url=https://127.0.0.1:$port$path opts=(-k --http1.1)
     for ((i = 0; i < 50; i++)); do
         kill -0 "$pid" 2>/dev/null || return 1
-        got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 2 \
-            "http://127.0.0.1:$port$path" 2>/dev/null) || got=
+        got=$(curl -s "${opts[@]}" -o /dev/null -w '%{http_code} %{size_download}' \
+            --max-time 2 "$url" 2>/dev/null) || got=
         [[ $got == "200 $size" ]] && return 0
         sleep 0.1
     done
@@ -128,24 +165,25 @@ fi
 # ---- proxies -----------------------------------------------------------------------------
 RAMPART_OK_MODE=
 RAMPART_DEAD=
+RAMPART_TLS_DEAD=
 START_FAIL=
 PROXY_PID=
 PROXY_LOG=
 
 launch() { # launch NAME DIR PORT MODE: starts one proxy in the background, sets PROXY_PID
-    local name=$1 dir=$2 port=$3 mode=$4
+    local name=$1 dir=$2 port=$3 mode=$4 t=${TLS:+-tls}
     PROXY_LOG=$dir/stderr.log
     case $name in
     nginx)
-        render "$HERE/nginx.conf.in" "$dir/nginx.conf" "$dir" "$port"
+        render "$HERE/nginx$t.conf.in" "$dir/nginx.conf" "$dir" "$port"
         "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/nginx-error.log" 2>"$PROXY_LOG" &
         ;;
     haproxy)
-        render "$HERE/haproxy.cfg.in" "$dir/haproxy.cfg" "$dir" "$port"
+        render "$HERE/haproxy$t.cfg.in" "$dir/haproxy.cfg" "$dir" "$port"
         "$HAPROXY" -db -f "$dir/haproxy.cfg" >/dev/null 2>"$PROXY_LOG" &
         ;;
     rampart)
-        render "$HERE/rampart.yaml.in" "$dir/rampart.yaml" "$dir" "$port"
+        render "$HERE/rampart$t.yaml.in" "$dir/rampart.yaml" "$dir" "$port"
         case $mode in
         config) "$RAMPART" -c "$dir/rampart.yaml" >/dev/null 2>"$PROXY_LOG" & ;;
         *) # the access log goes to stdout when there is no switch to turn it off
@@ -170,8 +208,12 @@ start_proxy() {
             START_FAIL="no binary"
             return 1
         fi
-        [[ -z $RAMPART_DEAD ]] || return 1
-        if [[ -n $RAMPART_OK_MODE ]]; then
+        if [[ -n $TLS ]]; then # TLS and h2 exist in the config file only
+            [[ -z $RAMPART_TLS_DEAD ]] || { START_FAIL="n/a (refused)"; return 1; }
+            modes=(config)
+        elif [[ -n $RAMPART_DEAD ]]; then
+            return 1
+        elif [[ -n $RAMPART_OK_MODE ]]; then
             modes=("$RAMPART_OK_MODE")
         elif [[ $RAMPART_MODE == auto ]]; then
             modes=(config cli)
@@ -182,7 +224,7 @@ start_proxy() {
     for mode in "${modes[@]}"; do
         launch "$name" "$dir" "$port" "$mode"
         if ready "$port" "$PROXY_PID" "$path" "$size"; then
-            [[ $name == rampart ]] && RAMPART_OK_MODE=$mode
+            [[ $name == rampart && -z $TLS ]] && RAMPART_OK_MODE=$mode
             return 0
         fi
         if ! kill -0 "$PROXY_PID" 2>/dev/null; then
@@ -197,7 +239,12 @@ start_proxy() {
     echo "bench: $name failed to start; its stderr:" >&2
     tail -n 5 "$PROXY_LOG" >&2 2>/dev/null
     # A binary that never came up once is not retried in every cell.
-    [[ $name == rampart && -z $RAMPART_OK_MODE ]] && RAMPART_DEAD=1
+    if [[ $name == rampart && -n $TLS ]]; then
+        RAMPART_TLS_DEAD=1
+        START_FAIL="n/a (refused)"
+    elif [[ $name == rampart && -z $RAMPART_OK_MODE ]]; then
+        RAMPART_DEAD=1
+    fi
     return 1
 }
 
@@ -220,10 +267,15 @@ scenario() { # sets PATH_ SIZE_ HDR_ for a scenario name
     esac
 }
 
-run_wrk() { # run_wrk PORT SECONDS OUTFILE (in the background, so a signal is handled at once)
+# run_wrk PORT SECONDS OUTFILE (in the background, so a signal is handled at once). Over TLS
+# (tls.sh sets SCHEME=https) the client's suite and group come from CLIENT_CONF.
+SCHEME=http
+CLIENT_CONF=
+run_wrk() {
     local w
-    timeout $(($2 + 20)) "$WRK" -t "$THREADS" -c "$CONNS" -d "${2}s" --timeout 5s --latency \
-        "${HDR_[@]}" "http://127.0.0.1:$1$PATH_" >"$3" 2>&1 &
+    env ${CLIENT_CONF:+OPENSSL_CONF=$CLIENT_CONF} timeout $(($2 + 20)) "$WRK" -t "$THREADS" \
+        -c "$CONNS" -d "${2}s" --timeout 5s --latency "${HDR_[@]}" \
+        "$SCHEME://127.0.0.1:$1$PATH_" >"$3" 2>&1 &
     w=$!
     PIDS+=("$w")
     wait "$w"
@@ -233,14 +285,15 @@ run_wrk() { # run_wrk PORT SECONDS OUTFILE (in the background, so a signal is ha
 note() { printf 'note\t%s\n' "$*" >>"$RAW"; }
 
 note "$(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -sr), $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
-note "wrk -t$THREADS -c$CONNS -d${DURATION}s (+${WARMUP}s warm-up), $ROUNDS rounds, proxies with $WORKERS worker(s)/thread(s); origin nginx with 1 worker"
+[[ " $SECTIONS " != *" http "* ]] || note "wrk -t$THREADS -c$CONNS -d${DURATION}s (+${WARMUP}s warm-up), $ROUNDS rounds, proxies with $WORKERS worker(s)/thread(s); origin nginx with 1 worker"
 note "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 note "$($NGINX -v 2>&1 | sed 's/^nginx version: //'), $($HAPROXY -v | head -n 1 | awk '{ print "HAProxy " $3 }'), rampart: ${RAMPART:-none}"
 
 # ---- throughput rounds: proxies in rotating order, a fresh proxy per cell ----------------
 read -r -a PLIST <<<"$PROXIES"
 read -r -a SLIST <<<"$SCENARIOS"
-echo "bench: origin on 127.0.0.1:$ORIGIN_PORT; $ROUNDS round(s) x ${#SLIST[@]} scenario(s) x ${#PLIST[@]} prox(ies), ${DURATION}s each"
+[[ " $SECTIONS " == *" http "* ]] || SLIST=() IDLE_CONNS=0
+((${#SLIST[@]} == 0)) || echo "bench: origin on 127.0.0.1:$ORIGIN_PORT; $ROUNDS round(s) x ${#SLIST[@]} scenario(s) x ${#PLIST[@]} prox(ies), ${DURATION}s each"
 cell=0
 for ((round = 1; round <= ROUNDS; round++)); do
     for scen in "${SLIST[@]}"; do
@@ -260,7 +313,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
             rss=$(mem_kb VmHWM "$PROXY_PID")
             status=ok
             kill -0 "$PROXY_PID" 2>/dev/null || status=crashed
-            read -r rps p50 p99 errs < <("$PY" "$HERE/report.py" wrk "$out")
+            read -r rps p50 p99 errs _ < <("$PY" "$HERE/report.py" wrk "$out")
             [[ $rps == - && $status == ok ]] && status="wrk failed"
             printf 'run\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$scen" "$proxy" \
                 "$status" "$rps" "$p50" "$p99" "$rss" "$errs" >>"$RAW"
@@ -275,6 +328,38 @@ done
 # ---- idle keep-alive connections ---------------------------------------------------------
 # Each connection has sent one request and read its response, then stays open and idle; the
 # proxy's RSS before and after tells what one such connection costs in user space.
+# idle_measure PORT COUNT [--tls]: against the running proxy $PROXY_PID; sets IDLE_STATUS,
+# IDLE_BASE/IDLE_LOADED (RSS kB), IDLE_PBASE/IDLE_PLOADED (PSS kB), IDLE_READY, IDLE_ALIVE.
+idle_measure() {
+    local port=$1 count=$2 tag=idle-$PROXY_PID fifo ipid i
+    IDLE_BASE=$(mem_kb VmRSS "$PROXY_PID") IDLE_PBASE=$(pss_kb "$PROXY_PID")
+    fifo=$TMP/$tag.fifo
+    mkfifo "$fifo"
+    env ${CLIENT_CONF:+OPENSSL_CONF=$CLIENT_CONF} timeout 180 "$PY" "$HERE/idle_conns.py" \
+        ${3:-} 127.0.0.1 "$port" "$count" /128.bin 150 <"$fifo" >"$TMP/$tag.out" 2>"$TMP/$tag.err" &
+    ipid=$!
+    PIDS+=("$ipid")
+    exec 7>"$fifo"
+    for ((i = 0; i < 1500; i++)); do # 150 s at most
+        grep -q '^ready' "$TMP/$tag.out" 2>/dev/null && break
+        kill -0 "$ipid" 2>/dev/null || break
+        sleep 0.1
+    done
+    sleep 3 # idle means idle: let each proxy settle after the burst of requests
+    IDLE_LOADED=$(mem_kb VmRSS "$PROXY_PID") IDLE_PLOADED=$(pss_kb "$PROXY_PID")
+    echo go >&7
+    exec 7>&-
+    wait "$ipid" 2>/dev/null
+    forget_pid "$ipid"
+    IDLE_READY=$(awk '/^ready/ { print $2 }' "$TMP/$tag.out")
+    IDLE_ALIVE=$(awk '/^alive/ { print $2 }' "$TMP/$tag.out")
+    IDLE_STATUS=ok
+    kill -0 "$PROXY_PID" 2>/dev/null || IDLE_STATUS=crashed
+    [[ -n $IDLE_READY ]] || IDLE_STATUS="client failed"
+    [[ $IDLE_STATUS == ok ]] || sed 's/^/bench: idle client: /' "$TMP/$tag.err" >&2
+    IDLE_READY=${IDLE_READY:-0} IDLE_ALIVE=${IDLE_ALIVE:-0}
+}
+
 if ((IDLE_CONNS > 0)); then
     for proxy in "${PLIST[@]}"; do
         port=$(free_port)
@@ -283,35 +368,17 @@ if ((IDLE_CONNS > 0)); then
             continue
         fi
         sleep 0.5
-        base=$(mem_kb VmRSS "$PROXY_PID")
-        fifo=$TMP/idle-$proxy.fifo
-        mkfifo "$fifo"
-        timeout 180 "$PY" "$HERE/idle_conns.py" 127.0.0.1 "$port" "$IDLE_CONNS" /128.bin 150 \
-            <"$fifo" >"$TMP/idle-$proxy.out" 2>"$TMP/idle-$proxy.err" &
-        ipid=$!
-        PIDS+=("$ipid")
-        exec 7>"$fifo"
-        for ((i = 0; i < 1500; i++)); do # 150 s at most
-            grep -q '^ready' "$TMP/idle-$proxy.out" 2>/dev/null && break
-            kill -0 "$ipid" 2>/dev/null || break
-            sleep 0.1
-        done
-        sleep 3 # idle means idle: let each proxy settle after the burst of requests
-        loaded=$(mem_kb VmRSS "$PROXY_PID")
-        echo go >&7
-        exec 7>&-
-        wait "$ipid" 2>/dev/null
-        forget_pid "$ipid"
-        nready=$(awk '/^ready/ { print $2 }' "$TMP/idle-$proxy.out")
-        nalive=$(awk '/^alive/ { print $2 }' "$TMP/idle-$proxy.out")
-        status=ok
-        kill -0 "$PROXY_PID" 2>/dev/null || status=crashed
-        [[ -n $nready ]] || status="client failed"
-        printf 'idle\t%s\t%s\t%s\t%s\t%s\t%s\n' "$proxy" "$status" "$base" "$loaded" \
-            "${nready:-0}" "${nalive:-0}" >>"$RAW"
-        echo "bench: idle $proxy $status: RSS ${base} kB -> ${loaded} kB with ${nready:-0} connections (${nalive:-0} still open after)"
+        idle_measure "$port" "$IDLE_CONNS"
+        printf 'idle\t%s\t%s\t%s\t%s\t%s\t%s\n' "$proxy" "$IDLE_STATUS" "$IDLE_BASE" \
+            "$IDLE_LOADED" "$IDLE_READY" "$IDLE_ALIVE" >>"$RAW"
+        echo "bench: idle $proxy $IDLE_STATUS: RSS ${IDLE_BASE} kB -> ${IDLE_LOADED} kB with $IDLE_READY connections ($IDLE_ALIVE still open after)"
         stop_proxy
     done
+fi
+
+if [[ " $SECTIONS " == *" tls "* ]]; then
+    source "$HERE/tls.sh"
+    tls_section
 fi
 
 note "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
