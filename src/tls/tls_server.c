@@ -117,6 +117,8 @@ static SSL_CTX *ctx_new(const struct rp_tls_listener_conf *tc, char *err, size_t
     /* rp_tls_send may retry with a longer, moved buffer; idle connections keep no buffers */
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
+    /* read whole socket contents at once instead of a record header then its body */
+    SSL_CTX_set_read_ahead(ctx, 1);
     const char *what = NULL;
     if (SSL_CTX_set_cipher_list(ctx, tc->ciphers ? tc->ciphers : DEFAULT_CIPHERS) != 1)
         what = "ciphers";
