@@ -412,8 +412,11 @@ struct rp_bconn *rp_h2b_open(struct rp_worker *w, const struct rp_upstream_conf 
                              const struct rp_server_conf *srv, int *err)
 {
     const struct rp_sockaddr *addr = &srv->addr;
-    char key[sizeof(((struct rp_h2b_conn *)0)->key)];
-    snprintf(key, sizeof(key), "%d %s %s", (int)u->protocol, addr->text, u->name);
+    /* as HTTP/1.1 pools (TLS settings included: a reload that tightens verification must not
+     * keep using a connection made under the old settings), per upstream */
+    char pk[RP_POOL_KEY], key[sizeof(((struct rp_h2b_conn *)0)->key)];
+    rp_pool_key(u, srv, pk, sizeof(pk));
+    snprintf(key, sizeof(key), "%s %s", pk, u->name);
     struct rp_h2b_conn *c = NULL;
     for (struct rp_h2b_conn *p = w->h2b_conns; p && !c; p = p->next) {
         if (p->dead || strcmp(p->key, key))

@@ -26,13 +26,13 @@ struct rp_h2b_conn {
     struct rp_h2b_conn *next, *prev; /* w->h2b_conns */
     struct rp_h2b_stream *streams;   /* attached streams (doubly linked through st->next) */
     uint32_t nstreams;
-    uint32_t max_streams; /* the upstream's h2_max_streams (latest seen) */
-    uint64_t idle_ms;     /* keepalive_timeout of the upstream (latest seen) */
-    bool keepalive;       /* the upstream keeps idle connections (keepalive > 0) */
-    char key[160];        /* upstream name, address, protocol */
-    bool tls;             /* h2 over TLS: :scheme https */
-    bool established;     /* connected (and TLS with ALPN h2 done): frames may flow */
-    bool dead;            /* GOAWAY, error or closing: no new streams */
+    uint32_t max_streams;        /* the upstream's h2_max_streams (latest seen) */
+    uint64_t idle_ms;            /* keepalive_timeout of the upstream (latest seen) */
+    bool keepalive;              /* the upstream keeps idle connections (keepalive > 0) */
+    char key[RP_POOL_KEY + 136]; /* rp_pool_key, then the upstream name */
+    bool tls;                    /* h2 over TLS: :scheme https */
+    bool established;            /* connected (and TLS with ALPN h2 done): frames may flow */
+    bool dead;                   /* GOAWAY, error or closing: no new streams */
     bool closed;
     uint32_t rounds;       /* pump rounds in this pass, for fairness */
     struct rp_defer defer; /* a pump run at the end of the loop iteration */

@@ -158,7 +158,18 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t error_code,
 
 static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *ud)
 {
-    (void)ud;
+    struct rp_h2_conn *c = ud;
+    /* resets the client provokes (a DATA frame past content-length, a window overrun, frames
+     * on a closed stream: nghttp2 answers them with RST_STREAM) end streams whose exchange may
+     * already have reached a backend, as cheaply as its own RST_STREAM would: they count
+     * against max_resets too. rampart's own resets (NO_ERROR, CANCEL, INTERNAL_ERROR) and
+     * refused streams (no work started) do not. */
+    if (frame->hd.type == NGHTTP2_RST_STREAM) {
+        uint32_t code = frame->rst_stream.error_code;
+        if (code != NGHTTP2_NO_ERROR && code != NGHTTP2_CANCEL && code != NGHTTP2_INTERNAL_ERROR &&
+            code != NGHTTP2_REFUSED_STREAM)
+            count_reset(c);
+    }
     if ((frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) &&
         (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
         struct rp_h2_stream *st = stream_of(ng, frame->hd.stream_id);
@@ -229,6 +240,7 @@ bool rp_h2_server_start(struct rp_session *s)
     c->max_target = cfg->limits.max_request_line;
     c->send_timeout = cfg->timeouts.send;
     c->keepalive_timeout = cfg->timeouts.keepalive;
+    c->idle_since = s->w->loop.now;
     c->reset_epoch = s->w->loop.now;
     if (!(c->ng = session_new(c))) {
         free(c);
@@ -268,9 +280,10 @@ static void arm_timer(struct rp_h2_conn *c)
     uint64_t t = 0;
     if ((rp_buf_len(&s->out) && !s->can_write) || c->closing)
         t = c->send_timeout; /* a client not reading, or a GOAWAY that does not go out */
-    else if (c->nlive == 0)
-        t = c->keepalive_timeout;
-    else
+    else if (c->nlive == 0) {
+        uint64_t end = c->idle_since + c->keepalive_timeout, now = s->w->loop.now;
+        t = end > now ? end - now : 1;
+    } else
         for (struct rp_h2_stream *st = c->streams; st; st = st->next)
             if (!st->began && !st->vs_closed)
                 t = s->w->slot->cfg->timeouts.header; /* a header block still arriving */

@@ -21,6 +21,7 @@ struct rp_h2_conn {
     size_t max_fields; /* limits.max_header_size: regular fields as "name: value\r\n" */
     size_t max_target; /* limits.max_request_line: :path */
     uint64_t send_timeout, keepalive_timeout;
+    uint64_t idle_since;  /* loop time nlive last became 0: PINGs do not extend the idle time */
     uint64_t reset_epoch; /* loop time the reset count started */
     uint32_t resets;
     bool draining; /* GOAWAY sent for a graceful end */

@@ -214,6 +214,8 @@ static int build_request(struct rp_h2_stream *st, struct rp_msg *m, bool end_str
         return 400; /* the HTTP/1.1 rule: every request names its host */
     if (authority.n && host.n && !rp_slice_case_eq(authority, host))
         return 400; /* RFC 9113 8.3.1: they must not disagree */
+    if ((authority.n && !rp_host_valid(authority)) || (host.n && !rp_host_valid(host)))
+        return 400; /* as HTTP/1.1's Host: no userinfo (RFC 9113 8.3.1), authority bytes only */
     m->target = path;
     const char *q = memchr(path.p, '?', path.n);
     m->path = (struct rp_slice){path.p, q ? (size_t)(q - path.p) : path.n};
@@ -235,6 +237,10 @@ void rp_h2_stream_head_done(struct rp_h2_stream *st, bool end_stream)
         st->req_end = vs->eof = true;
         vs->can_read = true;
     }
+    /* the method first: an early answer (400, 431) to a HEAD request must carry no body */
+    for (uint32_t i = 0; i < st->nf; i++)
+        if (rp_slice_eq(at(st, st->f[i].name, st->f[i].nlen), RP_SLICE_LIT(":method")))
+            st->meth = rp_method_from_slice(at(st, st->f[i].value, st->f[i].vlen));
     struct rp_header *hdrs = calloc(st->nregular + 1, sizeof(*hdrs));
     struct rp_msg m = {.hdrs = hdrs, .cap_hdrs = st->nregular + 1};
     int status = st->head_status ? st->head_status
@@ -557,7 +563,8 @@ void rp_h2_stream_close(struct rp_session *vs)
     rp_timer_disarm(&vs->w->loop, &vs->timer);
     rp_defer_cancel(&vs->w->loop, &vs->defer);
     st->vs_closed = true;
-    c->nlive--;
+    if (--c->nlive == 0)
+        c->idle_since = vs->w->loop.now;
     rp_buf_release(&vs->in);
     rp_buf_release(&vs->out);
     if (!c->dead) {

@@ -3,6 +3,7 @@
 #include "http/msg.h"
 
 #include "core/arena.h"
+#include "http/ctype.h"
 
 enum rp_method rp_method_from_slice(struct rp_slice m)
 {
@@ -117,5 +118,15 @@ bool rp_msg_keep(struct rp_arena *a, struct rp_msg *dst, const struct rp_msg *sr
         rebase(&hdrs[i].name, from, len, to);
         rebase(&hdrs[i].value, from, len, to);
     }
+    return true;
+}
+
+bool rp_host_valid(struct rp_slice v)
+{
+    if (v.n == 0)
+        return false;
+    for (size_t i = 0; i < v.n; i++)
+        if (!RP_CT(v.p[i], RP_CT_HOST))
+            return false;
     return true;
 }

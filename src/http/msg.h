@@ -84,6 +84,11 @@ struct rp_arena;
 bool rp_msg_keep(struct rp_arena *a, struct rp_msg *dst, const struct rp_msg *src, const char *from,
                  size_t len);
 
+/* True when v is a non-empty host[:port] of RFC 3986 authority bytes without userinfo: what
+ * the HTTP/1 parser accepts in Host, for codecs that receive the host another way (HTTP/2's
+ * :authority). */
+bool rp_host_valid(struct rp_slice v);
+
 /* True for methods RFC 9110 9.2.2 calls idempotent. */
 bool rp_method_idempotent(enum rp_method m);
 

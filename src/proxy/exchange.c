@@ -172,14 +172,18 @@ static void respond_redirect(struct rp_exchange *x)
     rp_exchange_local_response(x, x->route->redirect.status, NULL, NULL, 0, extra);
 }
 
+const struct rp_listener_conf *rp_listener_in(const struct rp_config *cfg,
+                                              const struct rp_listener_conf *l)
+{
+    for (uint32_t i = 0; l && i < cfg->nlisteners; i++)
+        if (!strcmp(cfg->listeners[i].addr.text, l->addr.text))
+            return &cfg->listeners[i];
+    return l;
+}
+
 const struct rp_listener_conf *rp_exchange_listener(const struct rp_exchange *x)
 {
-    /* the session's listener is the start-up snapshot's; a reload may have changed its keys */
-    const struct rp_listener_conf *l = x->s->listener;
-    for (uint32_t i = 0; l && i < x->cfg->nlisteners; i++)
-        if (!strcmp(x->cfg->listeners[i].addr.text, l->addr.text))
-            return &x->cfg->listeners[i];
-    return l;
+    return rp_listener_in(x->cfg, x->s->listener);
 }
 
 size_t rp_hsts_field(const struct rp_exchange *x, char *p, size_t cap)

@@ -37,23 +37,23 @@ struct rp_bconn {
     struct rp_sockaddr addr;
     char key[RP_POOL_KEY]; /* of the pool it returns to */
     bool connecting, can_read, can_write, eof, closed, reused, timed_out, error;
-    bool rdhup; /* as in rp_session */
-    SSL *ssl;   /* TLS to the backend (src/tls/), NULL for plain TCP */
-    bool handshaking;           /* connected, TLS handshake not finished */
-    struct rp_h2b_stream *h2s;  /* not a socket: one stream of an HTTP/2 backend connection */
-    struct rp_h2b_conn *h2c;    /* a real socket carrying HTTP/2 streams (src/h2/ runs it) */
+    bool rdhup;                /* as in rp_session */
+    SSL *ssl;                  /* TLS to the backend (src/tls/), NULL for plain TCP */
+    bool handshaking;          /* connected, TLS handshake not finished */
+    struct rp_h2b_stream *h2s; /* not a socket: one stream of an HTTP/2 backend connection */
+    struct rp_h2b_conn *h2c;   /* a real socket carrying HTTP/2 streams (src/h2/ runs it) */
     bool refused; /* the server did not process the request (HTTP/2 REFUSED_STREAM, GOAWAY):
                      a retry is safe whatever the method */
 };
 
 enum rp_session_state {
     RP_SS_HANDSHAKE, /* TLS handshake in progress (listeners with tls:) */
-    RP_SS_IDLE,     /* waiting for the first byte of a request */
-    RP_SS_HEAD,     /* reading a request head */
-    RP_SS_EXCHANGE, /* an exchange is running */
-    RP_SS_TUNNEL,   /* upgraded: bytes are copied both ways */
-    RP_SS_CLOSING,  /* flushing output, then close */
-    RP_SS_LINGER,   /* answer sent and write side shut: discarding what the client still sends */
+    RP_SS_IDLE,      /* waiting for the first byte of a request */
+    RP_SS_HEAD,      /* reading a request head */
+    RP_SS_EXCHANGE,  /* an exchange is running */
+    RP_SS_TUNNEL,    /* upgraded: bytes are copied both ways */
+    RP_SS_CLOSING,   /* flushing output, then close */
+    RP_SS_LINGER,    /* answer sent and write side shut: discarding what the client still sends */
 };
 
 struct rp_session {

@@ -46,6 +46,10 @@ struct rp_slice rp_proxy_build_request_head(struct rp_exchange *x, enum rp_body_
 /* True when a response's Transfer-Encoding names a coding besides chunked (gzip, ...). */
 bool rp_response_has_codings(const struct rp_msg *m);
 
+/* True for a header or trailer line "Name: value" whose name is one of the client-certificate
+ * identity fields of any listener of cfg: rampart sets those, a client never does. */
+bool rp_proxy_identity_line(const struct rp_config *cfg, struct rp_slice line);
+
 /* Write the client response head for resp into s->out; false when out of memory. */
 bool rp_proxy_write_response_head(struct rp_exchange *x, const struct rp_msg *resp,
                                   enum rp_body_out out);
@@ -73,8 +77,13 @@ size_t rp_local_head_begin(struct rp_exchange *x, int status, const char *conten
                            size_t cap);
 size_t rp_local_head_end(struct rp_exchange *x, char *p, size_t cap);
 
-/* The exchange's listener as the exchange's config snapshot describes it (HSTS, redirects
- * follow a reload); NULL for a session without a listener. */
+/* A session's listener l (from the start-up snapshot) as snapshot cfg describes it: keys that
+ * a reload may change (http2, HSTS, redirects, client_auth) are read from there; l when cfg
+ * does not list its address, NULL for NULL. */
+const struct rp_listener_conf *rp_listener_in(const struct rp_config *cfg,
+                                              const struct rp_listener_conf *l);
+
+/* The exchange's listener as the exchange's config snapshot describes it. */
 const struct rp_listener_conf *rp_exchange_listener(const struct rp_exchange *x);
 
 /* "Strict-Transport-Security: ...\r\n" into p[0..cap) when the listener has tls and hsts and the

@@ -231,6 +231,10 @@ static bool pump_request_body(struct rp_exchange *x)
             x->body_touched = true;
         rp_buf_consume(&s->in, (size_t)r);
         size_t mark = b->out.tail;
+        if (ev == RP_CHUNK_TRAILER && rp_proxy_identity_line(x->cfg, out)) {
+            progress = true; /* the client-certificate fields are rampart's, in trailers too */
+            continue;
+        }
         rp_body_write(&x->req_out, &b->out, ev, out);
         replay_keep(x, b->out.data + mark, b->out.tail - mark);
         if (max_body && x->req_body.total > max_body) {

@@ -190,7 +190,7 @@ static bool step_head(struct rp_session *s)
             .max_headers = cfg->limits.max_headers < 1024 ? cfg->limits.max_headers : 1024,
         };
         /* h2c with prior knowledge: the client preface instead of a first request */
-        int pre = s->nrequests == 0 && s->listener->http2
+        int pre = s->nrequests == 0 && rp_listener_in(cfg, s->listener)->http2
                       ? rp_h2_preface_match(rp_buf_rptr(&s->in), rp_buf_len(&s->in))
                       : -1;
         if (pre > 0) {
@@ -244,7 +244,9 @@ static bool step_handshake(struct rp_session *s)
     if (r == 0)
         return false;
     s->state = RP_SS_IDLE;
-    if (s->listener->http2 && rp_tls_alpn_is_h2(s->ssl) && !rp_h2_server_start(s))
+    /* the context set that answered the handshake offered h2 only if its listener allows it
+     * (and it follows reloads, while s->listener is the start-up snapshot's) */
+    if (rp_tls_alpn_is_h2(s->ssl) && !rp_h2_server_start(s))
         session_close(s);
     return true;
 }

@@ -27,10 +27,8 @@ static struct rp_tls_ready tls_ready(struct rp_bconn *b)
     return (struct rp_tls_ready){&b->can_read, &b->can_write};
 }
 
-/* Plain HTTP/1.1 connections are keyed by address alone; others by a hash of what makes them
- * different (TLS settings, the server name sent, the protocol) and the address. */
-static void pool_key(const struct rp_upstream_conf *u, const struct rp_server_conf *srv, char *out,
-                     size_t n)
+void rp_pool_key(const struct rp_upstream_conf *u, const struct rp_server_conf *srv, char *out,
+                 size_t n)
 {
     if (!u->tls && u->protocol == RP_UP_HTTP1) {
         snprintf(out, n, "%s", srv->addr.text);
@@ -124,7 +122,7 @@ struct rp_bconn *rp_pool_take(struct rp_worker *w, const struct rp_upstream_conf
                               const struct rp_server_conf *srv)
 {
     char key[RP_POOL_KEY];
-    pool_key(u, srv, key, sizeof(key));
+    rp_pool_key(u, srv, key, sizeof(key));
     struct rp_pool *p = find_pool(w, key);
     if (!p || !p->idle)
         return NULL;
@@ -184,7 +182,7 @@ struct rp_bconn *rp_bconn_connect(struct rp_worker *w, const struct rp_upstream_
     b->addr = *addr;
     b->connecting = connecting;
     b->can_write = !connecting;
-    pool_key(u, srv, b->key, sizeof(b->key));
+    rp_pool_key(u, srv, b->key, sizeof(b->key));
     rp_timer_init(&b->timer, bconn_timeout);
     if (u->tls) {
         /* the handshake runs once connected (rp_bconn_handshake), before any request byte */

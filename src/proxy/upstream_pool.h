@@ -4,6 +4,13 @@
 
 #include "proxy/exchange.h"
 
+/* The key of the connections to server srv of u (at most RP_POOL_KEY bytes): plain HTTP/1.1
+ * connections are keyed by address alone, others by a hash of what makes them different (TLS
+ * settings with the files' contents, the server name sent, the protocol) and the address, so a
+ * reload that changes any of those never reuses a connection made under the old settings. */
+void rp_pool_key(const struct rp_upstream_conf *u, const struct rp_server_conf *srv, char *out,
+                 size_t n);
+
 /* An idle pooled connection to server srv of u (most recently used first), or NULL. Plain and
  * TLS connections, and TLS connections with different settings or server names, never mix. */
 struct rp_bconn *rp_pool_take(struct rp_worker *w, const struct rp_upstream_conf *u,
