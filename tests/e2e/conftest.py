@@ -33,36 +33,12 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def backend():
     """Factory: backend(name) -> a started util.Backend."""
-    started = []
-
-    def factory(name=None):
-        b = util.Backend(name or f"b{len(started) + 1}")
-        started.append(b)
-        return b
-
-    yield factory
-    problems = []
-    for b in started:
-        problems += b.stop()
-    if problems:
-        pytest.fail("\n".join(problems))
+    yield from util.started_servers(lambda n, name=None: util.Backend(name or f"b{n}"))
 
 
 @pytest.fixture
 def ws_backend():
-    started = []
-
-    def factory():
-        w = util.WsBackend()
-        started.append(w)
-        return w
-
-    yield factory
-    problems = []
-    for w in started:
-        problems += w.stop()
-    if problems:
-        pytest.fail("\n".join(problems))
+    yield from util.started_servers(lambda n: util.WsBackend())
 
 
 @pytest.fixture

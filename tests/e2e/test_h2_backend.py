@@ -22,19 +22,9 @@ MIB = 1024 * 1024
 
 @pytest.fixture
 def h2_backend():
-    started = []
-
-    def factory(name=None, port=0, ssl_ctx=None):
-        b = H2Backend(name or f"h2b{len(started) + 1}", port=port, ssl_ctx=ssl_ctx)
-        started.append(b)
-        return b
-
-    yield factory
-    problems = []
-    for b in started:
-        problems += b.stop()
-    if problems:
-        pytest.fail("\n".join(problems))
+    yield from util.started_servers(
+        lambda n, name=None, port=0, ssl_ctx=None: H2Backend(name or f"h2b{n}", port=port,
+                                                           ssl_ctx=ssl_ctx))
 
 
 def h2_config(ports, workers=1, **up):

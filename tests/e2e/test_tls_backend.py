@@ -15,19 +15,7 @@ from util import RAMPART_BIN, dump_config, get, make_config, wait_for
 
 @pytest.fixture
 def tls_backend():
-    started = []
-
-    def factory(*args, **kw):
-        b = TlsBackend(*args, **kw)
-        started.append(b)
-        return b
-
-    yield factory
-    problems = []
-    for b in started:
-        problems += b.stop()
-    if problems:
-        pytest.fail("\n".join(problems))
+    yield from util.started_servers(lambda n, *args, **kw: TlsBackend(*args, **kw))
 
 
 @pytest.fixture

@@ -993,3 +993,24 @@ class WsBackend:
                 pass
         self.thread.join(10)
         return ["websocket backend thread did not end"] if self.thread.is_alive() else []
+
+
+def started_servers(make):
+    """Body of a server-factory fixture: yields factory(*args, **kw) -> make(n, *args, **kw)
+    (n counts from 1, for default names); at teardown stops every server started and fails the
+    test with whatever problems their stop() reports."""
+    import pytest
+
+    started = []
+
+    def factory(*args, **kw):
+        srv = make(len(started) + 1, *args, **kw)
+        started.append(srv)
+        return srv
+
+    yield factory
+    problems = []
+    for srv in started:
+        problems += srv.stop()
+    if problems:
+        pytest.fail("\n".join(problems))
