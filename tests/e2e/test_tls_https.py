@@ -68,12 +68,7 @@ def test_cert_reload_under_load(rampart, pki):
                 raw = socket.create_connection(("127.0.0.1", port), timeout=5)
                 with ctx.wrap_socket(raw, server_hostname="a.test") as s:
                     s.sendall(b"GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
-                    data = b""
-                    while True:
-                        d = s.recv(65536)
-                        if not d:
-                            break
-                        data += d
+                    data = util.recv_to_eof(s)
                     if not data.startswith(b"HTTP/1.1 200") or not data.endswith(b"hello\n"):
                         failures.append(data[:100])
                     serials.add(x509.load_der_x509_certificate(
@@ -108,12 +103,7 @@ def test_cert_reload_under_load(rampart, pki):
 def raw_http(port, request):
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
         s.sendall(request)
-        data = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            data += d
+        data = util.recv_to_eof(s)
     return data.decode("latin-1")
 
 

@@ -120,12 +120,7 @@ def https_get(port, pki, host, path="/", ctx=None, session=None):
     s = ctx.wrap_socket(raw, server_hostname=host, session=session)
     try:
         s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
-        data = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            data += d
+        data = util.recv_to_eof(s)
         head, _, body = data.partition(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         status = int(lines[0].split(" ")[1])

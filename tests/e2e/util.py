@@ -1014,3 +1014,13 @@ def started_servers(make):
         problems += srv.stop()
     if problems:
         pytest.fail("\n".join(problems))
+
+
+def recv_to_eof(sock, chunk=65536):
+    """Everything a socket delivers until the peer closes it."""
+    data = b""
+    while True:
+        d = sock.recv(chunk)
+        if not d:
+            return data
+        data += d
