@@ -566,3 +566,128 @@ def test_goaway_on_sigterm_over_tls(rampart, backend, pki):
     assert clean, "the connection ended without close_notify"
     rc, hung = r.wait(10)
     assert rc == 0 and not hung
+
+
+# ---- flow control, back-pressure and errors over TLS -----------------------------------------
+
+
+def test_stalled_reader_over_tls_keeps_memory_bounded(rampart, backend, pki):
+    b = backend()
+    r = rampart(tls_config(pki, [b.port]))
+    size = util.scale_size(20 * MIB)
+    c = H2(r.port, settings={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 2**31 - 1},
+           ssl_ctx=h2_ctx(pki), sni="a.test")
+    c.conn.increment_flow_control_window(2**31 - 1 - 65535)
+    c.flush()
+    base = r.rss_kib()
+    sid = c.request("GET", f"/size/{size}", authority="a.test")
+    c.wait(lambda: c.st(sid)["headers"] is not None, 10, "response head")
+    time.sleep(1.5)  # not reading: rampart must stop reading the backend (TLS records wait)
+    grown = r.rss_kib() - base
+    if not util.SANITIZED:
+        assert grown < 12 * 1024, f"rampart grew by {grown} KiB while the client stalled"
+    s = c.response(sid, 60)
+    chk = util.PatternChecker()
+    chk.feed(bytes(s["data"]))
+    assert s["ended"] and chk.ok and chk.count == size
+    c.close()
+
+
+def test_concurrent_uploads_with_small_windows_over_tls(rampart, backend, pki):
+    b = backend()
+    r = rampart(tls_config(pki, [b.port], http2={"initial_window": "16k"}))
+    c = H2(r.port, ssl_ctx=h2_ctx(pki), sni="a.test")
+    n, size = util.scale_conc(24), util.scale_size(400 * 1024)
+    sids = [c.request("POST", f"/upload/{i}", headers=[("content-length", str(size))],
+                      end=False, authority="a.test") for i in range(n)]
+    # the bodies go out interleaved, each as its stream and connection windows allow
+    pending = {sid: memoryview(bytes([i & 0xFF]) * size) for i, sid in enumerate(sids)}
+    deadline = time.monotonic() + 60
+    while pending and time.monotonic() < deadline:
+        sent = False
+        for sid in list(pending):
+            view = pending[sid]
+            win = min(c.conn.local_flow_control_window(sid), c.conn.max_outbound_frame_size)
+            if win > 0:
+                k = min(win, len(view))
+                c.conn.send_data(sid, bytes(view[:k]), end_stream=(k == len(view)))
+                pending[sid] = view[k:]
+                sent = True
+                if not len(pending[sid]):
+                    del pending[sid]
+        c.flush()
+        if not sent:
+            c.pump(0.5)
+        assert not c.closed
+    assert not pending, "the windows did not reopen"
+    for sid in sids:
+        s = c.response(sid, 30)
+        assert s["headers"][":status"] == "200" and bytes(s["data"]) == str(size).encode(), s
+    c.close()
+
+
+def test_local_errors_over_h2_tls_carry_hsts(rampart, pki):
+    dead = util.free_port()
+    cfg = tls_config(pki, [dead], listener={"hsts": {"max_age": "60s"}},
+                     routes=[{"match": {"path_prefix": "/app"}, "proxy": "app"}])
+    r = rampart(cfg)
+    c = H2(r.port, ssl_ctx=h2_ctx(pki), sni="a.test")
+    for path, status in (("/app/x", "502"), ("/nowhere", "404")):
+        s = c.response(c.request("GET", path, authority="a.test"))
+        assert s["headers"][":status"] == status, s
+        assert s["headers"].get("strict-transport-security") == "max-age=60", s["headers"]
+    c.close()
+
+
+def test_idle_h2_tls_connection_gets_goaway_and_close_notify(rampart, backend, pki):
+    b = backend()
+    r = rampart(tls_config(pki, [b.port], timeouts={"keepalive": "1s"}))
+    c = H2(r.port, ssl_ctx=h2_ctx(pki), sni="a.test")
+    c.response(c.request("GET", "/json", authority="a.test"))
+    t0 = time.monotonic()
+    assert c.wait_closed(5)
+    assert c.terminated is not None and c.terminated[0] == NO_ERROR
+    assert time.monotonic() - t0 < 4
+    c.close()
+
+
+def test_h2_preface_without_alpn_on_tls(rampart, backend, pki):
+    """A client that sends the HTTP/2 preface over TLS without negotiating h2 (prior knowledge
+    inside TLS): rampart either speaks HTTP/2 or refuses it as a bad HTTP/1.1 request; it must
+    not hang or fail."""
+    b = backend()
+    r = rampart(tls_config(pki, [b.port]))
+    for alpn in ((), ("http/1.1",)):
+        ctx = client_ctx(pki)
+        if alpn:
+            ctx.set_alpn_protocols(list(alpn))
+        raw = socket.create_connection(("127.0.0.1", r.port), timeout=5)
+        s = ctx.wrap_socket(raw, server_hostname="a.test")
+        assert s.selected_alpn_protocol() in (None, "http/1.1")
+        s.sendall(PREFACE + frame(4, 0, 0, b""))
+        s.settimeout(5)
+        try:
+            got = s.recv(65536)
+        except (socket.timeout, OSError):
+            got = b""
+        s.close()
+        assert got.startswith(b"HTTP/1.1 4") or (len(got) >= 9 and got[3] == 4), got[:100]
+    assert r.alive()
+
+
+def test_client_vanishing_mid_stream_over_tls(rampart, backend, pki):
+    b = backend()
+    r = rampart(tls_config(pki, [b.port]))
+    for _ in range(3):
+        c = H2(r.port, ssl_ctx=h2_ctx(pki), sni="a.test")
+        sids = [c.request("GET", f"/size/{util.scale_size(8 * MIB)}", authority="a.test")
+                for _ in range(4)]
+        c.wait(lambda: all(c.st(s)["data"] for s in sids), 10, "some data on every stream")
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        c.sock.close()  # a reset, not a TLS close
+    time.sleep(0.5)
+    c = H2(r.port, ssl_ctx=h2_ctx(pki), sni="a.test")
+    assert c.response(c.request("GET", "/json", authority="a.test"))["headers"][":status"] == \
+        "200"
+    c.close()
+    assert r.alive()
