@@ -145,7 +145,9 @@ static bool identity_field(const struct rp_config *cfg, struct rp_slice name)
     return false;
 }
 
-/* The verified client certificate of the exchange's connection, if its listener asks for one. */
+/* The verified client certificate of the exchange's connection, if its listener asks for one.
+ * The header names and mode come from the exchange's config (a reload may rename them: the
+ * same names identity_field strips), not from the start-up entry in s->listener. */
 struct identity {
     const char *subject_header, *fingerprint_header;
     char subject[1024];
@@ -156,7 +158,8 @@ static bool client_identity(const struct rp_exchange *x, struct identity *id)
 {
     /* an HTTP/2 stream's certificate is its connection's */
     const struct rp_session *s = x->s->h2s ? x->s->conn : x->s;
-    const struct rp_tls_listener_conf *t = s->listener ? s->listener->tls : NULL;
+    const struct rp_listener_conf *l = s->listener ? rp_exchange_listener(x) : NULL;
+    const struct rp_tls_listener_conf *t = l ? l->tls : NULL;
     if (!s->ssl || !t || t->client_auth.mode == RP_CLIENT_AUTH_OFF ||
         !t->client_auth.subject_header || !t->client_auth.fingerprint_header)
         return false;

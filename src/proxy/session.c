@@ -172,6 +172,17 @@ bool rp_session_out_piece(struct rp_session *s, size_t want)
     return rp_buf_reserve(&s->out, want, rp_buf_len(&s->out) + want);
 }
 
+/* Whether the listener takes HTTP/2 now: s->listener is the start-up entry (sockets live as
+ * long as the process), so a reload's `http2` is read from the worker's current config. */
+static bool listener_http2(const struct rp_session *s)
+{
+    const struct rp_config *cfg = s->w->slot->cfg;
+    for (uint32_t i = 0; i < cfg->nlisteners; i++)
+        if (!strcmp(cfg->listeners[i].addr.text, s->listener->addr.text))
+            return cfg->listeners[i].http2;
+    return s->listener->http2;
+}
+
 /* Parse what we have of a head; start an exchange when it is complete. */
 static bool step_head(struct rp_session *s)
 {
@@ -190,7 +201,7 @@ static bool step_head(struct rp_session *s)
             .max_headers = cfg->limits.max_headers < 1024 ? cfg->limits.max_headers : 1024,
         };
         /* h2c with prior knowledge: the client preface instead of a first request */
-        int pre = s->nrequests == 0 && s->listener->http2
+        int pre = s->nrequests == 0 && listener_http2(s)
                       ? rp_h2_preface_match(rp_buf_rptr(&s->in), rp_buf_len(&s->in))
                       : -1;
         if (pre > 0) {
@@ -230,8 +241,9 @@ static bool step_head(struct rp_session *s)
     return false;
 }
 
-/* ALPN chose HTTP/2 (the TLS server code offers "h2" only where the listener allows it). */
-/* TLS listeners: finish the handshake before reading requests. */
+/* TLS listeners: finish the handshake before reading requests. When ALPN chose "h2" the
+ * connection is HTTP/2: the TLS set offers "h2" only where its listener config allows it, and
+ * that set follows reloads (s->listener does not), so ALPN is what the client was promised. */
 static bool step_handshake(struct rp_session *s)
 {
     const char *why = NULL;
@@ -244,7 +256,7 @@ static bool step_handshake(struct rp_session *s)
     if (r == 0)
         return false;
     s->state = RP_SS_IDLE;
-    if (s->listener->http2 && rp_tls_alpn_is_h2(s->ssl) && !rp_h2_server_start(s))
+    if (rp_tls_alpn_is_h2(s->ssl) && !rp_h2_server_start(s))
         session_close(s);
     return true;
 }

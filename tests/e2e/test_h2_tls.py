@@ -402,6 +402,40 @@ def test_mtls_identity_on_h2_streams(rampart, backend, pki, tmp_path):
         req.headers
 
 
+def test_mtls_header_names_follow_a_reload(rampart, backend, pki, tmp_path):
+    """A reload that renames the identity headers: streams (and HTTP/1.1 requests) of
+    connections made after it carry the identity under the new names."""
+    b = backend()
+    client_ca = trustme.CA()
+    client_ca_path = tmp_path / "client-ca.pem"
+    client_ca.cert_pem.write_to_path(str(client_ca_path))
+    alice = client_ca.issue_cert("alice.example", common_name="alice")
+    alice.cert_chain_pems[0].write_to_path(str(tmp_path / "alice.pem"))
+    alice.private_key_pem.write_to_path(str(tmp_path / "alice.key"))
+    cert_args = ["--cert", str(tmp_path / "alice.pem"), "--key", str(tmp_path / "alice.key")]
+    cfg = tls_config(pki, [b.port], tls={"client_auth": {"mode": "required",
+                                                          "ca": str(client_ca_path)}})
+    r = rampart(cfg)
+    assert curl(pki, r.port, "/one", *cert_args)[2] == "200 2"
+    assert "CN=alice" in b.last().header(SUBJ)
+    cfg["listen"][0]["tls"]["client_auth"].update({"subject_header": "X-Who",
+                                                    "fingerprint_header": "X-Who-Hash"})
+    cfg["routes"].insert(0, {"match": {"path": "/v2"}, "respond": {"status": 200, "body": "2"}})
+    r.write_config(cfg)
+    r.reload()
+    util.wait_for(lambda: curl(pki, r.port, "/v2", *cert_args)[1] == b"2", timeout=10,
+                  what="the reloaded config")
+    for http in ("--http2", "--http1.1"):
+        for i in range(4):  # new connections, on every worker
+            p, _, tail = curl(pki, r.port, f"/two/{i}", *cert_args, "-H", "X-Who: CN=forged",
+                              http=http)
+            assert tail.startswith("200"), p
+            req = b.last()
+            assert req.headers_all("X-Who") and len(req.headers_all("X-Who")) == 1, req.headers
+            assert "CN=alice" in req.header("X-Who") and req.header("X-Who-Hash"), req.headers
+            assert req.header(SUBJ) is None and req.header(FP) is None, req.headers
+
+
 # ---- 7. certificate reload while HTTP/2 streams run --------------------------------------------
 
 
@@ -690,4 +724,44 @@ def test_client_vanishing_mid_stream_over_tls(rampart, backend, pki):
     assert c.response(c.request("GET", "/json", authority="a.test"))["headers"][":status"] == \
         "200"
     c.close()
+    assert r.alive()
+
+
+# ---- reloads that turn http2 on and off ---------------------------------------------------------
+
+
+def test_reload_turns_http2_on_and_off_for_a_tls_listener(rampart, backend, pki):
+    """ALPN follows the reloaded `http2` (the listener's TLS set is rebuilt), and the connection
+    must then speak what ALPN chose: with h2 selected, HTTP/2 (not HTTP/1.1 answering the
+    preface with a 400)."""
+    b = backend()
+    cfg = tls_config(pki, [b.port], listener={"http2": False})
+    plain = util.free_port()
+    cfg["listen"].append({"address": f"127.0.0.1:{plain}", "http2": False})
+    r = rampart(cfg)
+    assert curl(pki, r.port, "/json")[2] == "200 1.1"
+    for on in (True, False, True):
+        cfg["listen"][0]["http2"] = on
+        cfg["listen"][1]["http2"] = on
+        cfg["routes"].insert(0, {"match": {"path": f"/gen{on}{len(cfg['routes'])}"},
+                                 "respond": {"status": 200, "body": "x"}})
+        r.write_config(cfg)
+        r.reload()
+        marker = cfg["routes"][0]["match"]["path"]
+        util.wait_for(lambda: curl(pki, r.port, marker, http="--http1.1")[2] == "200 1.1",
+                      timeout=10, what="the reloaded config")
+        want = "2" if on else "1.1"
+        for _ in range(4):  # new connections, on every worker
+            p, body, tail = curl(pki, r.port, "/json")
+            assert tail == f"200 {want}", (on, p)
+            rc, out = s_client(r.port, "-alpn", "h2,http/1.1")
+            assert alpn_of(out) == ("h2" if on else "http/1.1"), out
+        # h2c with prior knowledge on the plain listener follows the same key
+        p = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "-o", "/dev/null", "-w",
+                            "%{http_code} %{http_version}", f"http://127.0.0.1:{plain}/json"],
+                           capture_output=True, timeout=20)
+        if on:
+            assert p.stdout == b"200 2", (on, p)
+        else:
+            assert p.stdout != b"200 2", (on, p)
     assert r.alive()
