@@ -171,6 +171,9 @@ def test_alpn_selects_h2_and_http2_false_never_does(rampart, backend, pki):
     assert curl(pki, r.port, "/json")[2] == "200 2"
     # curl --http1.1 on the h2 listener: ALPN http/1.1
     assert curl(pki, r.port, "/json", http="--http1.1")[2] == "200 1.1"
+    # h2 over TLS 1.2 (the default TLS 1.2 suites are all allowed for h2, RFC 9113 9.2.2)
+    for v in (["--tlsv1.2", "--tls-max", "1.2"], ["--tlsv1.3"]):
+        assert curl(pki, r.port, "/json", *v)[2] == "200 2", v
 
 
 # ---- 3. h2load -----------------------------------------------------------------------------
@@ -214,6 +217,17 @@ def test_h2load_with_sni_to_two_certificates(rampart, pki):
         assert "Application protocol: h2" in out, out
         assert f"{n} succeeded" in out and f"status codes: {n} 2xx" in out, out
     # (the 2xx count proves :authority routed by name; SNI chose the certificates above)
+
+
+def test_h2load_uploads_over_tls(rampart, backend, pki, tmp_path):
+    b = backend()
+    r = rampart(tls_config(pki, [b.port]))
+    data = tmp_path / "post.bin"
+    data.write_bytes(os.urandom(100 * 1024))
+    n = util.scale_conc(400)
+    out = h2load(f"https://127.0.0.1:{r.port}/upload", n, "-d", str(data))
+    assert f"{n} succeeded" in out and f"status codes: {n} 2xx" in out, out
+    assert b.nrequests == n and all(q.body_len == 100 * 1024 for q in b.requests)
 
 
 # ---- 4. Python h2 on an ssl socket -----------------------------------------------------------
@@ -765,3 +779,39 @@ def test_reload_turns_http2_on_and_off_for_a_tls_listener(rampart, backend, pki)
         else:
             assert p.stdout != b"200 2", (on, p)
     assert r.alive()
+
+
+def test_client_that_stops_reading_is_closed_after_send_timeout(rampart, backend, pki):
+    b = backend()
+    r = rampart(tls_config(pki, [b.port], timeouts={"send": "2s", "keepalive": "60s"}))
+    c = H2(r.port, settings={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 2**31 - 1},
+           ssl_ctx=h2_ctx(pki), sni="a.test")
+    c.conn.increment_flow_control_window(2**31 - 1 - 65535)
+    c.flush()
+    size = 32 * MIB  # not scaled: far more than socket buffers hold
+    for _ in range(4):
+        c.request("GET", f"/size/{size}", authority="a.test")
+    time.sleep(6)  # never reading: rampart gives up after timeouts.send
+    # what was queued in the sockets still arrives, then the end (close_notify or a reset)
+    t0 = time.monotonic()
+    c.sock.settimeout(3)
+    ended, got = False, 0
+    try:
+        while time.monotonic() - t0 < 20:
+            d = c.sock.recv(1 << 20)
+            if not d:
+                ended = True
+                break
+            got += len(d)
+    except socket.timeout:
+        pass
+    except OSError:
+        ended = True  # a reset
+    c.close()
+    assert ended, f"rampart kept a client that does not read ({got} bytes read after the stall)"
+    assert got < 4 * size, got
+    assert r.alive()
+    c = H2(r.port, ssl_ctx=h2_ctx(pki), sni="a.test")
+    assert c.response(c.request("GET", "/json", authority="a.test"))["headers"][":status"] == \
+        "200"
+    c.close()
