@@ -765,19 +765,23 @@ def test_reload_turns_http2_on_and_off_for_a_tls_listener(rampart, backend, pki)
         util.wait_for(lambda: curl(pki, r.port, marker, http="--http1.1")[2] == "200 1.1",
                       timeout=10, what="the reloaded config")
         want = "2" if on else "1.1"
+        util.wait_for(lambda: curl(pki, r.port, "/json")[2] == f"200 {want}", timeout=10,
+                      what=f"HTTP/{want} after the reload")
         for _ in range(4):  # new connections, on every worker
             p, body, tail = curl(pki, r.port, "/json")
             assert tail == f"200 {want}", (on, p)
             rc, out = s_client(r.port, "-alpn", "h2,http/1.1")
             assert alpn_of(out) == ("h2" if on else "http/1.1"), out
         # h2c with prior knowledge on the plain listener follows the same key
-        p = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "-o", "/dev/null", "-w",
-                            "%{http_code} %{http_version}", f"http://127.0.0.1:{plain}/json"],
-                           capture_output=True, timeout=20)
-        if on:
-            assert p.stdout == b"200 2", (on, p)
-        else:
-            assert p.stdout != b"200 2", (on, p)
+        def h2c():
+            return subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "-o", "/dev/null",
+                                   "-w", "%{http_code} %{http_version}",
+                                   f"http://127.0.0.1:{plain}/json"],
+                                  capture_output=True, timeout=20).stdout
+
+        util.wait_for(lambda: (h2c() == b"200 2") == on, timeout=10, what="h2c after reload")
+        for _ in range(4):
+            assert (h2c() == b"200 2") == on, on
     assert r.alive()
 
 
