@@ -29,11 +29,11 @@ class H2:
     """A Python h2 client on a raw socket; events are gathered per stream."""
 
     def __init__(self, port, settings=None, timeout=10.0, auto_ack=True, validate=True,
-                 ssl_ctx=None, sni="localhost"):
+                 ssl_ctx=None, sni="localhost", session=None):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.scheme = "http"
         if ssl_ctx is not None:  # HTTP/2 over TLS (the context offers ALPN h2)
-            self.sock = ssl_ctx.wrap_socket(self.sock, server_hostname=sni)
+            self.sock = ssl_ctx.wrap_socket(self.sock, server_hostname=sni, session=session)
             self.scheme = "https"
         cfg = h2.config.H2Configuration(client_side=True, header_encoding="utf-8",
                                         validate_outbound_headers=validate)

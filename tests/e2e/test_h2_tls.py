@@ -408,6 +408,19 @@ def test_mtls_identity_on_h2_streams(rampart, backend, pki, tmp_path):
     c.close()
     who = [q for q in b.requests if q.path.startswith("/who/")]
     assert len(who) == 4 and all(q.headers_all(FP) == [alice_fp] for q in who)
+    # a resumed session keeps the identity of its first handshake (TLS 1.2 and 1.3)
+    for v in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+        ctx.minimum_version = ctx.maximum_version = v
+        c = H2(r.port, ssl_ctx=ctx, sni="a.test")
+        assert c.response(c.request("GET", "/first", authority="a.test"))["ended"]
+        session = c.sock.session
+        c.close()
+        c = H2(r.port, ssl_ctx=ctx, sni="a.test", session=session)
+        assert c.sock.session_reused, v
+        s = c.response(c.request("GET", "/resumed", authority="a.test"))
+        assert s["headers"][":status"] == "200", s
+        c.close()
+        assert b.last().path == "/resumed" and b.last().headers_all(FP) == [alice_fp], v
     # without a certificate: no identity, and the forged copies are gone
     p, _, tail = curl(pki, r.port, "/anon", *forged)
     assert tail == "200 2", p
@@ -569,10 +582,11 @@ def test_session_resumption_with_alpn_h2(rampart, backend, pki, tmp_path, versio
         "200"
     session = c.sock.session
     c.close()
-    raw = socket.create_connection(("127.0.0.1", r.port), timeout=10)
-    s = ctx.wrap_socket(raw, server_hostname="a.test", session=session)
-    assert s.session_reused and s.selected_alpn_protocol() == "h2"
-    s.close()
+    c = H2(r.port, ssl_ctx=ctx, sni="a.test", session=session)
+    assert c.sock.session_reused and c.sock.selected_alpn_protocol() == "h2"
+    assert c.response(c.request("GET", "/json", authority="a.test"))["headers"][":status"] == \
+        "200"
+    c.close()
 
 
 # ---- 9. GOAWAY on SIGTERM ----------------------------------------------------------------------
