@@ -151,7 +151,9 @@ bool rp_proxy_identity_line(const struct rp_config *cfg, struct rp_slice line)
     return colon && identity_field(cfg, (struct rp_slice){line.p, (size_t)(colon - line.p)});
 }
 
-/* The verified client certificate of the exchange's connection, if its listener asks for one. */
+/* The verified client certificate of the exchange's connection, if its listener asks for one.
+ * The header names and mode come from the exchange's config (a reload may rename them: the
+ * same names identity_field strips), not from the start-up entry in s->listener. */
 struct identity {
     const char *subject_header, *fingerprint_header;
     char subject[1024];
@@ -162,8 +164,6 @@ static bool client_identity(const struct rp_exchange *x, struct identity *id)
 {
     /* an HTTP/2 stream's certificate is its connection's */
     const struct rp_session *s = x->s->h2s ? x->s->conn : x->s;
-    /* names and mode from the exchange's snapshot, the same one identity_field strips by, so
-     * a reload that renames the fields or turns client_auth on applies to both at once */
     const struct rp_listener_conf *l = rp_exchange_listener(x);
     const struct rp_tls_listener_conf *t = l ? l->tls : NULL;
     if (!s->ssl || !t || t->client_auth.mode == RP_CLIENT_AUTH_OFF ||

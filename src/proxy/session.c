@@ -172,6 +172,8 @@ bool rp_session_out_piece(struct rp_session *s, size_t want)
     return rp_buf_reserve(&s->out, want, rp_buf_len(&s->out) + want);
 }
 
+/* Whether the listener takes HTTP/2 now: s->listener is the start-up entry (sockets live as
+ * long as the process), so a reload's `http2` is read from the worker's current config. */
 /* Parse what we have of a head; start an exchange when it is complete. */
 static bool step_head(struct rp_session *s)
 {
@@ -230,8 +232,9 @@ static bool step_head(struct rp_session *s)
     return false;
 }
 
-/* ALPN chose HTTP/2 (the TLS server code offers "h2" only where the listener allows it). */
-/* TLS listeners: finish the handshake before reading requests. */
+/* TLS listeners: finish the handshake before reading requests. When ALPN chose "h2" the
+ * connection is HTTP/2: the TLS set offers "h2" only where its listener config allows it, and
+ * that set follows reloads (s->listener does not), so ALPN is what the client was promised. */
 static bool step_handshake(struct rp_session *s)
 {
     const char *why = NULL;

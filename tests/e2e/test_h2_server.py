@@ -28,8 +28,13 @@ NO_ERROR, PROTOCOL_ERROR, INTERNAL_ERROR, REFUSED_STREAM, CANCEL, ENHANCE_YOUR_C
 class H2:
     """A Python h2 client on a raw socket; events are gathered per stream."""
 
-    def __init__(self, port, settings=None, timeout=10.0, auto_ack=True, validate=True):
+    def __init__(self, port, settings=None, timeout=10.0, auto_ack=True, validate=True,
+                 ssl_ctx=None, sni="localhost", session=None):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.scheme = "http"
+        if ssl_ctx is not None:  # HTTP/2 over TLS (the context offers ALPN h2)
+            self.sock = ssl_ctx.wrap_socket(self.sock, server_hostname=sni, session=session)
+            self.scheme = "https"
         cfg = h2.config.H2Configuration(client_side=True, header_encoding="utf-8",
                                         validate_outbound_headers=validate)
         self.conn = h2conn.H2Connection(config=cfg)
@@ -55,7 +60,7 @@ class H2:
     def request(self, method, path, headers=(), body=None, end=True, authority="localhost",
                 flush=True):
         sid = self.conn.get_next_available_stream_id()
-        hs = [(":method", method), (":path", path), (":scheme", "http"),
+        hs = [(":method", method), (":path", path), (":scheme", self.scheme),
               (":authority", authority)] + list(headers)
         self.st(sid)
         self.conn.send_headers(sid, hs, end_stream=(body is None and end))
@@ -88,7 +93,7 @@ class H2:
             data = self.sock.recv(262144)
         except socket.timeout:
             return
-        except (ConnectionResetError, BrokenPipeError):
+        except OSError:  # reset, broken pipe, or a TLS error / EOF without close_notify
             data = b""
         if not data:
             self.closed = True

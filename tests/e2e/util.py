@@ -665,6 +665,7 @@ class Backend:
         self.drop_reused = False  # close without answering any request but a connection's first
         self.early = {}  # path prefix -> (status, body): answer before reading the body, close
         self.idle_close = None  # seconds: close a kept-alive connection after this much idle
+        self.body_cap = BODY_STORE_CAP  # request body bytes kept per request (the rest counted)
         self.stop_event = threading.Event()
         self.threads = []
         self.conns = set()
@@ -769,8 +770,8 @@ class Backend:
 
         def sink(piece):
             req.body_len += len(piece)
-            if len(store) < BODY_STORE_CAP:
-                store.extend(piece[: BODY_STORE_CAP - len(store)])
+            if len(store) < self.body_cap:
+                store.extend(piece[: self.body_cap - len(store)])
 
         te = (req.header("transfer-encoding") or "").lower()
         if "chunked" in te:
