@@ -25,8 +25,14 @@ int rp_tls_handshake(SSL *ssl, struct rp_tls_ready r, const char **why)
 {
     ERR_clear_error();
     int rc = SSL_do_handshake(ssl);
-    if (rc == 1)
+    if (rc == 1) {
+        /* OpenSSL reads the socket whatever our flag says: a handshake finished on a write
+         * edge may have taken the bytes (and the edge) of the first request with its last
+         * record, or left them in its read-ahead buffer; either way, reading must go on
+         * without waiting for an edge that will not come */
+        *r.can_read = true;
         return 1;
+    }
     if (want(ssl, rc, r) == 0)
         return 0;
     unsigned long e = ERR_peek_error();
