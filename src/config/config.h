@@ -66,13 +66,13 @@ struct rp_listener_conf {
     bool http2;                       /* h2 via ALPN (TLS) or prior knowledge (h2c); default on */
     const char *redirect_https;       /* plain listener: 308 every request to this https authority
                                          ("" = the request's host, default port); NULL off */
-    uint64_t hsts_max_age;            /* TLS listener: Strict-Transport-Security max-age, s; 0 off */
+    uint64_t hsts_max_age; /* TLS listener: Strict-Transport-Security max-age, s; 0 off */
     bool hsts_subdomains, hsts_preload;
 };
 
 struct rp_server_conf {
     struct rp_sockaddr addr;
-    uint32_t weight; /* default 1 */
+    uint32_t weight;  /* default 1 */
     const char *host; /* the host as written when it is a name (not an IP literal), else NULL:
                          the default TLS server name */
 };
@@ -85,17 +85,17 @@ enum rp_upstream_protocol {
 
 /* upstreams.NAME.tls: TLS to the servers (src/tls/). */
 struct rp_tls_upstream_conf {
-    const char *sni;    /* server name to send and to verify; default: the host of host_header
-                           or of the server address when it is a name; NULL = none */
-    bool verify;        /* verify the chain and the name (default true) */
-    const char *ca;     /* CA bundle file (default: the system store) */
-    const char *cert;   /* client certificate (mTLS to the backend), or NULL */
+    const char *sni;  /* server name to send and to verify; default: the host of host_header
+                         or of the server address when it is a name; NULL = none */
+    bool verify;      /* verify the chain and the name (default true) */
+    const char *ca;   /* CA bundle file (default: the system store) */
+    const char *cert; /* client certificate (mTLS to the backend), or NULL */
     const char *key;
-    const char *where;  /* "file:line:col", for errors */
-    void *ctx;          /* SSL_CTX *, built at load (src/tls/tls_client.c), freed with the
-                           snapshot */
-    uint64_t id;        /* hash of the settings above: pooled connections and cached sessions are
-                           shared only between upstreams with equal settings */
+    const char *where; /* "file:line:col", for errors */
+    void *ctx;         /* SSL_CTX *, built at load (src/tls/tls_client.c), freed with the
+                          snapshot */
+    uint64_t id;       /* hash of the settings above: pooled connections and cached sessions are
+                          shared only between upstreams with equal settings */
 };
 
 struct rp_upstream_conf {

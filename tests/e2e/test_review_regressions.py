@@ -3,18 +3,15 @@
 # :authority and host, identity fields in request trailers, mTLS identity after a reload, h2
 # backend connections across a TLS reload, HEAD error answers over HTTP/2, PING-kept idle
 # connections. Each test failed on the code before the fixes.
-import socket
 import subprocess
 import time
 
 import pytest
 import trustme
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 
-import util
 from h2backend import H2Backend
 from test_h2_server import ENHANCE_YOUR_CALM, H2, frame, h2cfg
+from test_tls_mtls import pki  # noqa: F401 - the fixture
 from tls_pki import Pki, tls_listener
 from util import Client, free_port, get, make_config, send_raw, status_of, wait_for
 
@@ -49,27 +46,9 @@ def h2_backend():
 
 
 @pytest.fixture
-def mtls(tmp_path):
+def mtls(pki):
     """Server certificate for localhost, a client CA and alice's certificate from it."""
-    server_ca, client_ca = trustme.CA(), trustme.CA()
-    files = {}
-
-    def put(name, blob):
-        p = tmp_path / name
-        blob.write_to_path(str(p))
-        files[name] = str(p)
-
-    leaf = server_ca.issue_cert("localhost", "127.0.0.1")
-    put("server.pem", leaf.cert_chain_pems[0])
-    put("server.key", leaf.private_key_pem)
-    put("server-ca.pem", server_ca.cert_pem)
-    put("client-ca.pem", client_ca.cert_pem)
-    alice = client_ca.issue_cert("alice.example", common_name="alice")
-    put("alice.pem", alice.cert_chain_pems[0])
-    put("alice.key", alice.private_key_pem)
-    der = x509.load_pem_x509_certificate(alice.cert_chain_pems[0].bytes())
-    files["alice_fp"] = der.fingerprint(hashes.SHA256()).hex()
-    return files
+    return pki
 
 
 def curl_https(ca, port, *args, path="/"):
@@ -85,8 +64,8 @@ def curl_https(ca, port, *args, path="/"):
 
 def test_alpn_h2_after_a_reload_turns_http2_on(rampart, backend, tmp_path):
     b = backend()
-    pki = Pki(tmp_path)
-    cert = pki.issue("srv", ["localhost"])[:2]
+    srv_pki = Pki(tmp_path)
+    cert = srv_pki.issue("srv", ["localhost"])[:2]
     port = free_port()
 
     def cfg(h2):
@@ -95,12 +74,12 @@ def test_alpn_h2_after_a_reload_turns_http2_on(rampart, backend, tmp_path):
         return c
 
     r = rampart(cfg(False))
-    got, p = curl_https(str(pki.ca_pem), port, "--http2")
+    got, p = curl_https(str(srv_pki.ca_pem), port, "--http2")
     assert got == "200 1.1", p
     reload_to(r, cfg(True))
     # the context that answers the handshake now offers h2: the session must speak it (the old
     # code negotiated h2 but kept parsing HTTP/1.1 and closed: an empty reply)
-    wait_for(lambda: curl_https(str(pki.ca_pem), port, "--http2")[0] == "200 2", timeout=5,
+    wait_for(lambda: curl_https(str(srv_pki.ca_pem), port, "--http2")[0] == "200 2", timeout=5,
              what="HTTP/2 with status 200 after the reload")
 
 
