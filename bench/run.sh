@@ -28,6 +28,13 @@ NGINX=${NGINX:-/usr/sbin/nginx}
 HAPROXY=${HAPROXY:-/usr/sbin/haproxy}
 WRK=${WRK:-/usr/bin/wrk}
 PY=${PY:-/usr/bin/python3}
+# BENCH_PIN=1: the load generator on CPU 0, the origin and the proxy on the other CPUs, so that
+# the scheduler's choices between three busy processes on a small machine do not decide the
+# ratios. Off by default (the recorded runs say which they used).
+PIN_CLIENT=() PIN_SERVER=()
+if [[ -n ${BENCH_PIN:-} ]] && command -v taskset >/dev/null && (($(nproc) >= 2)); then
+    PIN_CLIENT=(taskset -c 0) PIN_SERVER=(taskset -c "1-$(($(nproc) - 1))")
+fi
 
 for tool in "$NGINX" "$HAPROXY" "$WRK" "$PY" curl; do
     command -v "$tool" >/dev/null || { echo "bench: $tool not found" >&2; exit 2; }
@@ -153,7 +160,7 @@ head -c 128 /dev/urandom >"$ODIR/www/128.bin"
 head -c 16384 /dev/urandom >"$ODIR/www/16k.bin"
 head -c 1048576 /dev/urandom >"$ODIR/www/1m.bin"
 render "$HERE/origin.conf.in" "$ODIR/nginx.conf" "$ODIR" "$ORIGIN_PORT"
-"$NGINX" -p "$ODIR" -c "$ODIR/nginx.conf" -e "$ODIR/origin-error.log" &
+"${PIN_SERVER[@]}" "$NGINX" -p "$ODIR" -c "$ODIR/nginx.conf" -e "$ODIR/origin-error.log" &
 ORIGIN_PID=$!
 PIDS+=("$ORIGIN_PID")
 if ! ready "$ORIGIN_PORT" "$ORIGIN_PID" /1m.bin 1048576; then
@@ -176,18 +183,19 @@ launch() { # launch NAME DIR PORT MODE: starts one proxy in the background, sets
     case $name in
     nginx)
         render "$HERE/nginx$t.conf.in" "$dir/nginx.conf" "$dir" "$port"
-        "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/nginx-error.log" 2>"$PROXY_LOG" &
+        "${PIN_SERVER[@]}" "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/nginx-error.log" \
+            2>"$PROXY_LOG" &
         ;;
     haproxy)
         render "$HERE/haproxy$t.cfg.in" "$dir/haproxy.cfg" "$dir" "$port"
-        "$HAPROXY" -db -f "$dir/haproxy.cfg" >/dev/null 2>"$PROXY_LOG" &
+        "${PIN_SERVER[@]}" "$HAPROXY" -db -f "$dir/haproxy.cfg" >/dev/null 2>"$PROXY_LOG" &
         ;;
     rampart)
         render "$HERE/rampart$t.yaml.in" "$dir/rampart.yaml" "$dir" "$port"
         case $mode in
-        config) "$RAMPART" -c "$dir/rampart.yaml" >/dev/null 2>"$PROXY_LOG" & ;;
+        config) "${PIN_SERVER[@]}" "$RAMPART" -c "$dir/rampart.yaml" >/dev/null 2>"$PROXY_LOG" & ;;
         *) # the access log goes to stdout when there is no switch to turn it off
-            "$RAMPART" --listen "127.0.0.1:$port" --to "127.0.0.1:$ORIGIN_PORT" \
+            "${PIN_SERVER[@]}" "$RAMPART" --listen "127.0.0.1:$port" --to "127.0.0.1:$ORIGIN_PORT" \
                 --workers "$WORKERS" >/dev/null 2>"$PROXY_LOG" &
             ;;
         esac
@@ -273,7 +281,7 @@ SCHEME=http
 CLIENT_CONF=
 run_wrk() {
     local w
-    env ${CLIENT_CONF:+OPENSSL_CONF=$CLIENT_CONF} timeout $(($2 + 20)) "$WRK" -t "$THREADS" \
+    "${PIN_CLIENT[@]}" env ${CLIENT_CONF:+OPENSSL_CONF=$CLIENT_CONF} timeout $(($2 + 20)) "$WRK" -t "$THREADS" \
         -c "$CONNS" -d "${2}s" --timeout 5s --latency "${HDR_[@]}" \
         "$SCHEME://127.0.0.1:$1$PATH_" >"$3" 2>&1 &
     w=$!

@@ -62,7 +62,7 @@ tls_scenario() { # sets KIND PATH_ SIZE_ HDR_ for a TLS scenario name
 run_h2load() { # run_h2load OUTFILE ARGS...: one h2load, bounded, in the background
     local out=$1 h
     shift
-    timeout $((TLS_SECONDS + 30)) "$H2LOAD" -t 1 "$@" >"$out" 2>&1 &
+    "${PIN_CLIENT[@]}" timeout $((TLS_SECONDS + 30)) "$H2LOAD" -t 1 "$@" >"$out" 2>&1 &
     h=$!
     PIDS+=("$h")
     wait "$h"
