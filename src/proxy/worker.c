@@ -194,7 +194,12 @@ static void housekeeping(struct rp_timer *t)
         rp_buf_pool_shrink(8);
         rp_arena_cache_drain(8);
         rp_exchange_cache_drain(8);
-        malloc_trim(0); /* once per quiet period: return the freed heap pages */
+#ifndef RP_PLAIN_ALLOC
+        /* once per quiet period: return the freed heap pages. Not in plain_alloc (sanitizer)
+         * builds: the sanitizer owns the heap there, so trimming glibc's arenas gains nothing
+         * and only adds glibc allocator activity to what the sanitizer run exercises */
+        malloc_trim(0);
+#endif
         w->trimmed = true;
     } else if (w->nexchanges != w->nexchanges_seen) {
         w->trimmed = false;
