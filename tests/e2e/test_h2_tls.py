@@ -25,7 +25,7 @@ import util  # noqa: E402
 from test_h2_backend import GRPC_OPTS, GrpcServer  # noqa: E402
 from test_h2_server import (CANCEL, ENHANCE_YOUR_CALM, NO_ERROR, PREFACE, H2, frame,  # noqa: E402
                             literal, parse_frames)
-from tls_pki import Pki, client_ctx, peer_cert, s_client, tls_listener  # noqa: E402
+from tls_pki import Pki, alpn_of, client_ctx, peer_cert, s_client, tls_listener  # noqa: E402
 
 MIB = 1 << 20
 SUBJ, FP = "X-Client-Cert-Subject", "X-Client-Cert-Fingerprint"
@@ -62,15 +62,6 @@ def curl(pki, port, path, *args, host="a.test", http="--http2", timeout=60):
     p = subprocess.run(argv, capture_output=True, timeout=timeout + 10, stdin=subprocess.DEVNULL)
     body, _, tail = p.stdout.rpartition(b"\n")
     return p, body, tail.decode()
-
-
-def alpn_of(out):
-    for line in out.splitlines():
-        if line.startswith("ALPN protocol:"):
-            return line.split(":", 1)[1].strip()
-        if line.startswith("No ALPN negotiated"):
-            return None
-    raise AssertionError(out)
 
 
 # ---- 1. curl --http2 over TLS ---------------------------------------------------------------
@@ -334,20 +325,23 @@ def grpc_calls(ch):
     assert [f.result() for f in futs] == [b"c%d" % i for i in range(len(futs))]
 
 
-def test_grpc_tls_client_to_h2c_backend(rampart, pki):
-    s = GrpcServer()
+def grpc_through(rampart, pki, server, upstream):
+    """The gRPC calls over TLS to rampart, proxied to server with the upstream settings given."""
     try:
-        cfg = tls_config(pki, upstreams={"g": {"servers": [f"127.0.0.1:{s.port}"],
-                                               "protocol": "h2c"}},
-                         routes=[{"match": {"path_prefix": "/"}, "proxy": "g"}])
-        r = rampart(cfg)
+        up = dict(upstream, servers=[f"127.0.0.1:{server.port}"])
+        r = rampart(tls_config(pki, upstreams={"g": up},
+                               routes=[{"match": {"path_prefix": "/"}, "proxy": "g"}]))
         ch = grpc_tls_channel(pki, r.port)
         try:
             grpc_calls(ch)
         finally:
             ch.close()
     finally:
-        s.stop()
+        server.stop()
+
+
+def test_grpc_tls_client_to_h2c_backend(rampart, pki):
+    grpc_through(rampart, pki, GrpcServer(), {"protocol": "h2c"})
 
 
 def test_grpc_tls_end_to_end_to_a_tls_backend(rampart, pki):
@@ -357,20 +351,8 @@ def test_grpc_tls_end_to_end_to_a_tls_backend(rampart, pki):
     cert = ca.issue_cert("backend.test", "127.0.0.1")
     creds = grpc.ssl_server_credentials([(cert.private_key_pem.bytes(),
                                           cert.cert_chain_pems[0].bytes())])
-    s = GrpcServer(creds)
-    try:
-        up = {"servers": [f"127.0.0.1:{s.port}"], "protocol": "h2",
-              "tls": {"ca": str(ca_path), "sni": "backend.test"}}
-        cfg = tls_config(pki, upstreams={"g": up},
-                         routes=[{"match": {"path_prefix": "/"}, "proxy": "g"}])
-        r = rampart(cfg)
-        ch = grpc_tls_channel(pki, r.port)
-        try:
-            grpc_calls(ch)
-        finally:
-            ch.close()
-    finally:
-        s.stop()
+    grpc_through(rampart, pki, GrpcServer(creds),
+                 {"protocol": "h2", "tls": {"ca": str(ca_path), "sni": "backend.test"}})
 
 
 # ---- 6. mTLS identity on HTTP/2 streams ------------------------------------------------------

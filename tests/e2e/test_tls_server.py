@@ -11,8 +11,8 @@ import pytest
 from cryptography.x509.oid import NameOID
 
 import util
-from tls_pki import (OPENSSL, Pki, client_ctx, https_get, peer_cert, respond_config, run_check,
-                     s_client, san_names, tls_listener)
+from tls_pki import (OPENSSL, Pki, alpn_of, client_ctx, https_get, peer_cert, respond_config,
+                     run_check, s_client, san_names, tls_listener)
 
 
 @pytest.fixture
@@ -79,15 +79,6 @@ def test_rsa_and_ecdsa_side_by_side(rampart, pki):
 
 # ---------------------------------------------------------------------------------------------
 # protocol: ALPN, versions
-
-
-def alpn_of(out):
-    for line in out.splitlines():
-        if line.startswith("ALPN protocol:"):
-            return line.split(":", 1)[1].strip()
-        if line.startswith("No ALPN negotiated"):
-            return None
-    raise AssertionError(out)
 
 
 def test_alpn(rampart, pki):

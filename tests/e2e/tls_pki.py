@@ -142,3 +142,13 @@ def s_client(port, *args, sni="a.test", stdin=b"", timeout=10):
 def run_check(path):
     return subprocess.run([util.RAMPART_BIN, "check", "-c", str(path)], capture_output=True,
                           text=True, timeout=30)
+
+
+def alpn_of(out):
+    """The protocol `openssl s_client` reports ALPN chose, None when none was."""
+    for line in out.splitlines():
+        if line.startswith("ALPN protocol:"):
+            return line.split(":", 1)[1].strip()
+        if line.startswith("No ALPN negotiated"):
+            return None
+    raise AssertionError(out)

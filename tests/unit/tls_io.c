@@ -70,6 +70,21 @@ static void pair_close(struct pair *p)
     close(p->fd[1]);
 }
 
+/* Run both sides until the client has finished its handshake; returns the server's last
+ * rp_tls_handshake result (0: it still waits for the client's Finished). */
+static int handshake_client_side(struct pair *p, struct rp_tls_ready r)
+{
+    const char *why = NULL;
+    int srv = 0;
+    for (int i = 0; i < 20 && SSL_do_handshake(p->cli) != 1; i++) {
+        *r.can_read = *r.can_write = true;
+        srv = rp_tls_handshake(p->srv, r, &why);
+        CHECK(srv >= 0);
+    }
+    CHECK(SSL_is_init_finished(p->cli));
+    return srv;
+}
+
 /* The client's request arrives with its last handshake flight; the server's last handshake
  * step runs with can_read down (a write event woke it). */
 static void test_handshake_raises_read_flag(void)
@@ -79,14 +94,7 @@ static void test_handshake_raises_read_flag(void)
     bool can_read = true, can_write = true;
     struct rp_tls_ready r = {&can_read, &can_write};
     const char *why = NULL;
-    int srv = 0;
-    for (int i = 0; i < 20 && SSL_do_handshake(p.cli) != 1; i++) {
-        can_read = can_write = true;
-        srv = rp_tls_handshake(p.srv, r, &why);
-        CHECK(srv >= 0);
-    }
-    CHECK(SSL_is_init_finished(p.cli));
-    CHECK_INT(srv, 0); /* the server still waits for the client's Finished */
+    CHECK_INT(handshake_client_side(&p, r), 0); /* the server waits for the client's Finished */
     static const char req[] = "GET / HTTP/1.1\r\nHost: unit.test\r\n\r\n";
     size_t wrote = 0;
     CHECK(SSL_write_ex(p.cli, req, sizeof(req) - 1, &wrote) == 1);
@@ -110,13 +118,9 @@ static void test_send_recv_and_eof(void)
     bool can_read = true, can_write = true;
     struct rp_tls_ready r = {&can_read, &can_write};
     const char *why = NULL;
-    int srv = 0;
-    for (int i = 0; i < 20 && (srv != 1 || !SSL_is_init_finished(p.cli)); i++) {
-        SSL_do_handshake(p.cli);
-        can_read = can_write = true;
-        srv = rp_tls_handshake(p.srv, r, &why);
-    }
-    CHECK_INT(srv, 1);
+    handshake_client_side(&p, r);
+    can_read = can_write = true;
+    CHECK_INT(rp_tls_handshake(p.srv, r, &why), 1);
     struct rp_buf out = {0};
     CHECK(rp_buf_reserve(&out, 64, 4096));
     rp_buf_put(&out, "hello", 5);
