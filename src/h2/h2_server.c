@@ -341,7 +341,9 @@ void rp_h2_conn_run(struct rp_session *s)
         }
         if (!nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng) &&
             rp_buf_len(&s->out) == 0 && (c->nlive == 0 || c->closing)) {
-            rp_session_drain(s, true); /* GOAWAY sent and nothing left to answer */
+            /* GOAWAY sent and nothing left to answer: a client still sending must read the
+             * GOAWAY, not a reset caused by closing with its bytes unread */
+            rp_session_end_linger(s);
             return;
         }
         if (!progress)

@@ -304,6 +304,10 @@ static void linger_discard(struct rp_session *s)
 
 static void start_linger(struct rp_session *s)
 {
+    if (s->ssl) {
+        rp_tls_free(s->ssl, true); /* close_notify goes out before the write side shuts */
+        s->ssl = NULL;
+    }
     shutdown(s->io.fd, SHUT_WR);
     rp_buf_release(&s->in);
     rp_buf_release(&s->out);
@@ -400,6 +404,19 @@ static void session_timeout(struct rp_timer *t)
         break;
     }
     session_close(s);
+}
+
+void rp_session_end_linger(struct rp_session *s)
+{
+    if (s->closed)
+        return;
+    if (s->eof || s->h2s) {
+        session_close(s);
+        return;
+    }
+    if (s->h2)
+        rp_h2_conn_close(s); /* its GOAWAY is written; the streams are done */
+    start_linger(s);
 }
 
 void rp_session_drain(struct rp_session *s, bool force)

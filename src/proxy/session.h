@@ -21,6 +21,10 @@ void rp_session_kick(struct rp_session *s);
 /* Worker is draining: close the session now if it is between requests, else close after the
  * current exchange. force closes it now whatever it is doing. */
 void rp_session_drain(struct rp_session *s, bool force);
+/* Close after the last bytes went out; a client that may still be sending gets a lingering
+ * close (write side shut, its bytes read and dropped for a while) so that it reads our last
+ * words rather than a reset. */
+void rp_session_end_linger(struct rp_session *s);
 
 /* Read from the client into s->in when allowed; returns bytes read (> 0), 0 when nothing could
  * be read now, -1 on EOF or error (s->eof set). */
