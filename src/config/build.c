@@ -12,6 +12,8 @@
 #include "config/config.h"
 #include "config/keywords.h"
 #include "core/log_level.h"
+#include "lb/balancer.h"
+#include "lb/server_state.h"
 #include "tls/tls_server.h"
 
 #define ARENA_BLOCK 16384
@@ -42,6 +44,9 @@ static void set_defaults(struct rp_config *cfg)
     cfg->log.format = RP_LOG_COMBINED;
     cfg->log.error = "stderr";
     cfg->log.level = RP_LOG_INFO;
+    cfg->resolver.min_interval = 1000;
+    cfg->resolver.max_interval = 60000;
+    cfg->resolver.timeout = 2000;
 }
 
 /* ---- listen ---- */
@@ -123,6 +128,20 @@ static void h_listen(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const str
 }
 
 /* ---- upstreams ---- */
+
+static void upstream_defaults(struct rp_upstream_conf *u)
+{
+    u->keepalive = 32;
+    u->keepalive_timeout = 60000;
+    u->h2_max_streams = 100;
+    u->balancer = &rp_lb_round_robin;
+    u->hash_balance = 125;
+    u->outlier = (struct rp_outlier_conf){
+        .failures = 5, .base_ejection = 10000, .max_ejection = 300000, .max_ejected = 50};
+    u->retries = (struct rp_retry_conf){.tries = 3, .budget = 20, .budget_min = 3};
+    u->queue.timeout = 10000;
+    u->retry_after = 5;
+}
 
 static void h_server_address(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
                              const struct rp_cfg_node *v, void *target)
@@ -212,9 +231,7 @@ static void h_upstreams(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
         const struct rp_cfg_pair *p = &v->u.map.pairs[i];
         struct rp_upstream_conf *u = &cfg->upstreams[i];
         u->index = i;
-        u->keepalive = 32;
-        u->keepalive_timeout = 60000;
-        u->h2_max_streams = 100;
+        upstream_defaults(u);
         if (!rp_cfg_get_str(c, "upstream name", p->key, RP_CFG_NONEMPTY, &u->name))
             u->name = "";
         char what[96];
@@ -453,6 +470,11 @@ struct rp_config *rp_config_load_buffer(const char *name, const char *data, size
         return NULL;
     }
     rp_cfg_diags_flush(&d, errs);
+    if (!rp_lb_state_attach(cfg)) {
+        rp_cfg_errors_add(errs, "%s: out of memory", name);
+        rp_config_unref(cfg);
+        return NULL;
+    }
     return cfg;
 }
 
@@ -533,14 +555,17 @@ struct rp_config *rp_config_from_cli(const char *listen, const char *const *to, 
     u->name = "default";
     u->servers = servers;
     u->nservers = nto;
-    u->keepalive = 32;
-    u->keepalive_timeout = 60000;
-    u->h2_max_streams = 100;
+    upstream_defaults(u);
     cfg->nroutes = 1;
     cfg->routes[0].action = RP_ACT_PROXY;
     cfg->routes[0].upstream = u;
     if (!ok || !cfg->listeners[0].name) {
         config_free(cfg);
+        return NULL;
+    }
+    if (!rp_lb_state_attach(cfg)) {
+        rp_cfg_errors_add(errs, "out of memory");
+        rp_config_unref(cfg);
         return NULL;
     }
     return cfg;

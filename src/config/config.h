@@ -70,11 +70,78 @@ struct rp_listener_conf {
     bool hsts_subdomains, hsts_preload;
 };
 
+struct rp_server_rt;
+struct rp_upstream_rt;
+struct rp_balancer;
+
 struct rp_server_conf {
-    struct rp_sockaddr addr;
-    uint32_t weight;  /* default 1 */
-    const char *host; /* the host as written when it is a name (not an IP literal), else NULL:
-                         the default TLS server name */
+    struct rp_sockaddr addr; /* resolve slots: the address at load (or none); the live one is
+                                in rt (rp_server_addr in src/lb/server_state.h) */
+    uint32_t weight;         /* default 1 */
+    const char *host;        /* the host as written when it is a name (not an IP literal), else
+                                NULL: the default TLS server name */
+    uint32_t max_conns;      /* in-flight requests over all workers; 0 = unlimited */
+    uint64_t slow_start;     /* ms over which the weight ramps up after coming back; 0 off */
+    bool backup;             /* used only when no primary server is usable */
+    bool drain;              /* admin state at load: no new requests */
+    uint16_t port;           /* resolve slots: the port to pair with resolved addresses */
+    bool resolve;            /* a slot of a re-resolved host name (src/lb/resolver.c) */
+    uint32_t slot;           /* resolve slots: 0..resolve_slots-1 within its name */
+    const char *where;       /* "file:line:col" of the server item, for logs */
+    struct rp_server_rt *rt; /* shared runtime state (src/lb/server_state.h), set at load */
+};
+
+/* upstreams.NAME.health_check: active checks (src/lb/health.c). */
+enum rp_health_type { RP_HC_HTTP, RP_HC_TCP };
+struct rp_status_range {
+    uint16_t lo, hi;
+};
+struct rp_health_conf {
+    enum rp_health_type type; /* default http */
+    const char *method;       /* default "GET" */
+    const char *path;         /* default "/" */
+    const char *host;         /* Host header; NULL: host_header, else the server's host or IP */
+    struct rp_status_range *status; /* accepted statuses; default 200-399 */
+    uint32_t nstatus;
+    const char *body;  /* substring the body must contain (first 64 KiB), or NULL */
+    uint64_t interval; /* ms between checks of one server (default 5s) */
+    uint64_t timeout;  /* ms for one check (default 2s) */
+    uint32_t jitter;   /* percent of interval added at random, 0..100 (default 10) */
+    uint32_t rise;     /* consecutive passes to come up (default 2) */
+    uint32_t fall;     /* consecutive failures to go down (default 3) */
+};
+
+/* upstreams.NAME.outlier: passive checks and ejection. */
+struct rp_outlier_conf {
+    uint32_t failures;      /* consecutive failures (connect, timeout, 5xx) to eject; 0 off (5) */
+    uint64_t base_ejection; /* ms; doubles with each repeated ejection (default 10s) */
+    uint64_t max_ejection;  /* ms cap (default 300s) */
+    uint32_t max_ejected;   /* percent of the upstream's servers ejected at once (default 50;
+                               at least one server may always be ejected) */
+};
+
+/* upstreams.NAME.retries */
+struct rp_retry_conf {
+    uint32_t tries; /* attempts per request including the first (default 3) */
+    uint64_t
+        try_timeout;     /* ms waiting for a response head per attempt; 0 = timeouts.backend_read */
+    uint32_t budget;     /* retries in flight at most this percent of active requests (20) */
+    uint32_t budget_min; /* ... but always at least this many (default 3) */
+};
+
+/* upstreams.NAME.hash_key: what `hash` (and sticky fallback) hashes. */
+enum rp_hash_key_kind { RP_HK_IP, RP_HK_HEADER, RP_HK_COOKIE, RP_HK_QUERY, RP_HK_PATH };
+struct rp_hash_key_conf {
+    enum rp_hash_key_kind kind; /* default ip */
+    const char *name;           /* header, cookie or query parameter name */
+};
+
+/* upstreams.NAME.sticky: session affinity by cookie (src/lb/sticky.c). */
+struct rp_sticky_conf {
+    const char *cookie;    /* cookie name; NULL = off */
+    uint64_t max_age;      /* s; 0 = a session cookie */
+    const char *path;      /* default "/" */
+    bool secure, httponly; /* httponly default true */
 };
 
 enum rp_upstream_protocol {
@@ -109,6 +176,24 @@ struct rp_upstream_conf {
     struct rp_tls_upstream_conf *tls; /* NULL: plain TCP */
     enum rp_upstream_protocol protocol;
     uint32_t h2_max_streams; /* h2/h2c: concurrent streams per backend connection (default 100) */
+
+    /* load balancing (src/lb/) */
+    const struct rp_balancer *balancer; /* `balance:`, default round_robin */
+    struct rp_hash_key_conf hash_key;
+    uint32_t hash_balance; /* bounded loads: no server above this percent of the mean load;
+                              0 = unbounded (default 125) */
+    struct rp_sticky_conf sticky;
+    struct rp_health_conf *health; /* NULL: no active checks (servers count as up) */
+    struct rp_outlier_conf outlier;
+    struct rp_retry_conf retries;
+    struct {
+        uint32_t size;    /* requests waiting per worker when every server is at max_conns (0) */
+        uint64_t timeout; /* ms before a waiting request gets 503 (default 10s) */
+    } queue;
+    uint64_t retry_after;   /* s in Retry-After of the 503 when no server is usable (default 5) */
+    uint32_t resolve_slots; /* host names are re-resolved: server slots per name (default 0 =
+                               resolved once at load; set by `resolve:`) */
+    struct rp_upstream_rt *rt; /* shared runtime state (src/lb/server_state.h), set at load */
 };
 
 /* Header edits applied to a request before proxying or to a response before sending. */
@@ -225,6 +310,14 @@ struct rp_config {
         uint32_t max_headers;      /* 431 (default 100) */
         uint64_t max_body_size;    /* 413; 0 = unlimited (default 1g) */
     } limits;
+
+    struct {
+        struct rp_sockaddr *servers; /* DNS servers; default those of /etc/resolv.conf */
+        uint32_t nservers;
+        uint64_t min_interval; /* ms: re-resolve no more often than this, whatever the TTL (1s) */
+        uint64_t max_interval; /* ms: ... and at least this often (default 60s) */
+        uint64_t timeout;      /* ms per query (default 2s) */
+    } resolver;
 
     struct {
         bool trust_forwarded;      /* keep incoming X-Forwarded-* / Forwarded and append to them */

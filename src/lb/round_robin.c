@@ -1,44 +1,55 @@
-/* Smooth weighted round robin; see round_robin.h. */
-#include "lb/round_robin.h"
-
+/* Smooth weighted round robin (the interleaving nginx uses): each pick adds every candidate's
+ * weight to its running score, takes the highest, and subtracts the total from it. Weights 3:1
+ * give a b a a | a b a a ..., never bursts. Servers that are not candidates this time (down,
+ * already tried, full) are skipped without disturbing the others' scores. */
 #include <stdlib.h>
 
-struct rp_rr_state *rp_rr_states_new(const struct rp_config *cfg)
+#include "lb/balancer.h"
+
+struct rr_state {
+    uint32_t n;
+    int64_t score[]; /* one per server */
+};
+
+static void *rr_new(const struct rp_upstream_conf *u, bool *ok)
 {
-    struct rp_rr_state *st = calloc(cfg->nupstreams ? cfg->nupstreams : 1, sizeof(*st));
-    if (!st)
+    struct rr_state *st =
+        calloc(1, sizeof(*st) + (u->nservers ? u->nservers : 1) * sizeof(int64_t));
+    if (!st) {
+        *ok = false;
         return NULL;
-    for (uint32_t i = 0; i < cfg->nupstreams; i++) {
-        st[i].n = cfg->upstreams[i].nservers;
-        st[i].score = calloc(st[i].n ? st[i].n : 1, sizeof(*st[i].score));
-        if (!st[i].score) {
-            rp_rr_states_free(st, i);
-            return NULL;
-        }
     }
+    st->n = u->nservers;
     return st;
 }
 
-void rp_rr_states_free(struct rp_rr_state *st, uint32_t n)
+static uint32_t rr_pick(void *state, const struct rp_lb_pick *p)
 {
-    if (!st)
-        return;
-    for (uint32_t i = 0; i < n; i++)
-        free(st[i].score);
-    free(st);
-}
-
-uint32_t rp_rr_pick(struct rp_rr_state *st, const struct rp_upstream_conf *u)
-{
+    struct rr_state *st = state;
     int64_t total = 0;
-    uint32_t best = 0;
+    int64_t best_score = 0;
+    uint32_t best = UINT32_MAX;
     for (uint32_t i = 0; i < st->n; i++) {
-        int64_t w = u->servers[i].weight ? u->servers[i].weight : 1;
+        int64_t w = p->weight[i];
+        if (!w)
+            continue;
         st->score[i] += w;
         total += w;
-        if (st->score[i] > st->score[best])
+        if (best == UINT32_MAX || st->score[i] > best_score) {
             best = i;
+            best_score = st->score[i];
+        }
     }
+    if (best == UINT32_MAX)
+        return 0; /* no candidate: the caller never asks then */
     st->score[best] -= total;
     return best;
 }
+
+const struct rp_balancer rp_lb_round_robin = {
+    .name = "round_robin",
+    .help = "smooth weighted round robin (default)",
+    .state_new = rr_new,
+    .state_free = free,
+    .pick = rr_pick,
+};

@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "h2/h2_backend.h"
+#include "lb/balancer.h"
 #include "http/h1_parse.h"
 #include "proxy/exchange_run.h"
 #include "proxy/session.h"
@@ -67,12 +68,17 @@ static void connect_next(struct rp_exchange *x, bool fresh)
 {
     const struct rp_upstream_conf *u = x->upstream;
     struct rp_worker *w = x->w;
+    uint32_t ones[64];
+    for (uint32_t i = 0; i < 64; i++)
+        ones[i] = 1; /* TEMPORARY until selection lands */
     while (x->tries < u->nservers || fresh) {
         uint32_t idx;
         if (fresh)
             idx = x->server_idx;
         else if (x->tries == 0)
-            idx = rp_rr_pick(&x->slot->rr[u->index], u);
+            idx = rp_lb_round_robin.pick(
+                x->slot->lb[u->index],
+                &(struct rp_lb_pick){.u = u, .weight = ones, .ncand = u->nservers});
         else
             idx = (x->server_idx + 1) % u->nservers;
         if (!fresh)

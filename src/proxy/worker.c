@@ -16,6 +16,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "lb/balancer.h"
 #include "proxy/exchange_run.h"
 #include "proxy/router.h"
 #include "proxy/session.h"
@@ -36,7 +37,7 @@ struct rp_cfg_slot *rp_cfg_slot_get(struct rp_worker *w)
 static void slot_free_if_done(struct rp_cfg_slot *slot)
 {
     if (!slot->current && slot->users == 0) {
-        rp_rr_states_free(slot->rr, slot->cfg->nupstreams);
+        rp_lb_states_free(slot->cfg, slot->lb);
         rp_config_unref(slot->cfg);
         free(slot);
     }
@@ -62,8 +63,8 @@ static void pick_up_config(struct rp_worker *w)
     rp_config_ref(slot->cfg);
     gen = atomic_load(&rp_srv.cfg_gen);
     pthread_mutex_unlock(&cfg_lock);
-    slot->rr = rp_rr_states_new(slot->cfg);
-    if (!slot->rr) {
+    slot->lb = rp_lb_states_new(slot->cfg);
+    if (!slot->lb) {
         rp_config_unref(slot->cfg);
         free(slot);
         return;
@@ -335,6 +336,18 @@ int rp_workers_start(struct rp_config *cfg, unsigned n)
     }
     pthread_barrier_wait(&ready);
     return 0;
+}
+
+struct rp_config *rp_config_acquire_current(uint64_t *gen)
+{
+    pthread_mutex_lock(&cfg_lock);
+    struct rp_config *cfg = atomic_load(&rp_srv.cfg);
+    if (cfg)
+        rp_config_ref(cfg);
+    if (gen)
+        *gen = atomic_load(&rp_srv.cfg_gen);
+    pthread_mutex_unlock(&cfg_lock);
+    return cfg;
 }
 
 void rp_workers_publish(struct rp_config *cfg)

@@ -10,7 +10,6 @@
 
 #include "config/config.h"
 #include "event/loop.h"
-#include "lb/round_robin.h"
 
 struct rp_session;
 struct rp_bconn;
@@ -21,7 +20,7 @@ struct rp_h2b_conn;
  * no longer current and its last exchange ends. */
 struct rp_cfg_slot {
     struct rp_config *cfg;
-    struct rp_rr_state *rr; /* balancer state per upstream of cfg, this worker only */
+    void **lb; /* balancer state per upstream of cfg, this worker only (src/lb/balancer.h) */
     uint32_t users;
     bool current;
 };
@@ -98,6 +97,10 @@ void rp_workers_publish(struct rp_config *cfg);
 
 /* Ask every worker to stop accepting and drain; returns after all threads exited. */
 void rp_workers_stop_and_join(void);
+
+/* A reference to the published snapshot, for threads other than workers (health checker,
+ * resolver); release with rp_config_unref. *gen: its generation, to notice reloads. */
+struct rp_config *rp_config_acquire_current(uint64_t *gen);
 
 /* Pin the worker's current config for a new exchange; release with rp_cfg_slot_put. */
 struct rp_cfg_slot *rp_cfg_slot_get(struct rp_worker *w);

@@ -1,0 +1,389 @@
+/* Shared runtime state of upstreams and servers (see server_state.h): the registry that keeps
+ * it across reloads, usability and slow-start weights, attempt accounting with peak-EWMA
+ * latency and passive ejection, and active-check results with rise/fall. */
+#include "lb/server_state.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+
+/* ---- registry ---- */
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct rp_server_rt *reg_servers;
+static struct rp_upstream_rt *reg_upstreams;
+
+static struct rp_upstream_rt *upstream_rt_get(const char *key)
+{
+    for (struct rp_upstream_rt *r = reg_upstreams; r; r = r->reg_next)
+        if (!strcmp(r->key, key)) {
+            atomic_fetch_add(&r->refs, 1);
+            return r;
+        }
+    struct rp_upstream_rt *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    snprintf(r->key, sizeof(r->key), "%s", key);
+    atomic_init(&r->refs, 1);
+    r->reg_next = reg_upstreams;
+    reg_upstreams = r;
+    return r;
+}
+
+static struct rp_server_rt *server_rt_get(const char *key, bool *fresh)
+{
+    for (struct rp_server_rt *r = reg_servers; r; r = r->reg_next)
+        if (!strcmp(r->key, key)) {
+            atomic_fetch_add(&r->refs, 1);
+            *fresh = false;
+            return r;
+        }
+    struct rp_server_rt *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    snprintf(r->key, sizeof(r->key), "%s", key);
+    atomic_init(&r->refs, 1);
+    atomic_init(&r->healthy, true);
+    r->reg_next = reg_servers;
+    reg_servers = r;
+    *fresh = true;
+    return r;
+}
+
+static void upstream_rt_put(struct rp_upstream_rt *r)
+{
+    if (atomic_fetch_sub(&r->refs, 1) != 1)
+        return;
+    for (struct rp_upstream_rt **pp = &reg_upstreams; *pp; pp = &(*pp)->reg_next)
+        if (*pp == r) {
+            *pp = r->reg_next;
+            break;
+        }
+    free(r);
+}
+
+static void server_rt_put(struct rp_server_rt *r)
+{
+    if (atomic_fetch_sub(&r->refs, 1) != 1)
+        return;
+    for (struct rp_server_rt **pp = &reg_servers; *pp; pp = &(*pp)->reg_next)
+        if (*pp == r) {
+            *pp = r->reg_next;
+            break;
+        }
+    free(r);
+}
+
+static void detach(void *arg)
+{
+    struct rp_config *cfg = arg;
+    pthread_mutex_lock(&reg_lock);
+    for (uint32_t i = 0; i < cfg->nupstreams; i++) {
+        struct rp_upstream_conf *u = &cfg->upstreams[i];
+        for (uint32_t j = 0; j < u->nservers; j++)
+            if (u->servers[j].rt)
+                server_rt_put(u->servers[j].rt);
+        if (u->rt)
+            upstream_rt_put(u->rt);
+    }
+    pthread_mutex_unlock(&reg_lock);
+}
+
+/* The identity under which a server's state survives a reload: its address as configured,
+ * or for a resolve slot the name, port and slot number. */
+static void server_key(const struct rp_upstream_conf *u, const struct rp_server_conf *s, char *out,
+                       size_t cap)
+{
+    if (s->resolve)
+        snprintf(out, cap, "%s\n%s:%u#%u", u->name, s->host ? s->host : "", s->port, s->slot);
+    else
+        snprintf(out, cap, "%s\n%s", u->name, s->addr.text);
+}
+
+bool rp_lb_state_attach(struct rp_config *cfg)
+{
+    bool ok = true;
+    pthread_mutex_lock(&reg_lock);
+    for (uint32_t i = 0; i < cfg->nupstreams; i++) {
+        struct rp_upstream_conf *u = &cfg->upstreams[i];
+        if (!(u->rt = upstream_rt_get(u->name))) {
+            ok = false;
+            continue;
+        }
+        for (uint32_t j = 0; j < u->nservers; j++) {
+            struct rp_server_conf *s = &u->servers[j];
+            char key[sizeof(s->rt->key)];
+            server_key(u, s, key, sizeof(key));
+            bool fresh;
+            struct rp_server_rt *rt = server_rt_get(key, &fresh);
+            if (!(s->rt = rt)) {
+                ok = false;
+                continue;
+            }
+            atomic_store(&rt->admin_drain, s->drain);
+            if (!u->health) { /* no active checks (now): nothing can bring it back up */
+                atomic_store(&rt->healthy, true);
+                atomic_store(&rt->hc_fall, 0);
+            }
+            if (fresh) {
+                bool has = !s->resolve || s->addr.len;
+                rt->addr = s->addr;
+                atomic_store(&rt->present, has);
+            }
+        }
+    }
+    pthread_mutex_unlock(&reg_lock);
+    /* registered even after a failure: detach drops whatever was taken */
+    if (rp_config_on_free(cfg, detach, cfg) != 0) {
+        detach(cfg);
+        for (uint32_t i = 0; i < cfg->nupstreams; i++) {
+            cfg->upstreams[i].rt = NULL;
+            for (uint32_t j = 0; j < cfg->upstreams[i].nservers; j++)
+                cfg->upstreams[i].servers[j].rt = NULL;
+        }
+        return false;
+    }
+    return ok;
+}
+
+/* ---- state and weights ---- */
+
+enum rp_server_state rp_server_state(const struct rp_server_conf *srv, uint64_t now_ms)
+{
+    const struct rp_server_rt *rt = srv->rt;
+    if (!rt)
+        return srv->drain ? RP_SRV_DRAIN : RP_SRV_UP;
+    if (!atomic_load_explicit(&rt->present, memory_order_acquire))
+        return RP_SRV_ABSENT;
+    if (atomic_load_explicit(&rt->admin_drain, memory_order_relaxed))
+        return RP_SRV_DRAIN;
+    if (!atomic_load_explicit(&rt->healthy, memory_order_relaxed))
+        return RP_SRV_DOWN;
+    uint64_t until = atomic_load_explicit(&rt->ejected_until_ms, memory_order_relaxed);
+    if (until && now_ms < until)
+        return RP_SRV_EJECTED;
+    return RP_SRV_UP;
+}
+
+const char *rp_server_state_name(enum rp_server_state st)
+{
+    static const char *const names[] = {"up", "down", "ejected", "drain", "absent"};
+    return (unsigned)st < 5 ? names[st] : "?";
+}
+
+uint32_t rp_server_eff_weight(const struct rp_server_conf *srv, uint64_t now_ms)
+{
+    if (!rp_server_usable(srv, now_ms))
+        return 0;
+    uint64_t w = (uint64_t)(srv->weight ? srv->weight : 1) * 1000;
+    uint64_t since =
+        srv->rt ? atomic_load_explicit(&srv->rt->up_since_ms, memory_order_relaxed) : 0;
+    if (srv->slow_start && since && now_ms < since + srv->slow_start) {
+        w = w * (now_ms > since ? now_ms - since : 0) / srv->slow_start;
+        if (w < 1)
+            w = 1;
+    }
+    return (uint32_t)w;
+}
+
+bool rp_server_addr(const struct rp_server_conf *srv, struct rp_sockaddr *out)
+{
+    struct rp_server_rt *rt = srv->rt;
+    if (!srv->resolve || !rt) {
+        *out = srv->addr;
+        return true;
+    }
+    for (;;) {
+        unsigned seq = atomic_load_explicit(&rt->addr_seq, memory_order_acquire);
+        if (seq & 1)
+            continue; /* the resolver is writing it: a few stores */
+        bool has = atomic_load_explicit(&rt->present, memory_order_acquire);
+        memcpy(out, &rt->addr, sizeof(*out));
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&rt->addr_seq, memory_order_relaxed) == seq)
+            return has;
+    }
+}
+
+void rp_server_addr_set(const struct rp_server_conf *srv, const struct rp_sockaddr *addr)
+{
+    struct rp_server_rt *rt = srv->rt;
+    if (!rt)
+        return;
+    atomic_store_explicit(&rt->present, false, memory_order_release);
+    atomic_fetch_add_explicit(&rt->addr_seq, 1, memory_order_acq_rel);
+    atomic_thread_fence(memory_order_release);
+    if (addr)
+        rt->addr = *addr;
+    else
+        memset(&rt->addr, 0, sizeof(rt->addr));
+    atomic_fetch_add_explicit(&rt->addr_seq, 1, memory_order_release);
+    /* a new address is a new server: nothing learnt about the old one applies */
+    atomic_store(&rt->healthy, true);
+    atomic_store(&rt->hc_rise, 0);
+    atomic_store(&rt->hc_fall, 0);
+    atomic_store(&rt->consec_fail, 0);
+    atomic_store(&rt->ejections, 0);
+    atomic_store(&rt->ejected_until_ms, 0);
+    atomic_store(&rt->ewma_ns, 0);
+    atomic_store(&rt->up_since_ms, addr ? rp_clock_mono_ms() : 0);
+    if (addr)
+        atomic_store_explicit(&rt->present, true, memory_order_release);
+}
+
+/* ---- attempts: counters, latency, passive ejection ---- */
+
+void rp_server_attempt_begin(const struct rp_upstream_conf *u, const struct rp_server_conf *srv)
+{
+    struct rp_server_rt *rt = srv->rt;
+    if (!rt)
+        return;
+    atomic_fetch_add_explicit(&rt->inflight, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&rt->requests, 1, memory_order_relaxed);
+    /* an ejection that ran out: say so once (whoever sees it first) */
+    uint64_t until = atomic_load_explicit(&rt->ejected_until_ms, memory_order_relaxed);
+    if (until && rp_clock_mono_ms() >= until &&
+        atomic_compare_exchange_strong(&rt->ejected_until_ms, &until, 0)) {
+        if (u->rt)
+            atomic_fetch_sub(&u->rt->ejected, 1);
+        rp_log_info("upstream %s: server %s is back after its ejection", u->name,
+                    srv->resolve ? rt->addr.text : srv->addr.text);
+    }
+}
+
+#define EWMA_DECAY_US 10e6 /* latency samples fade with this time constant */
+
+static void ewma_sample(struct rp_server_rt *rt, uint64_t latency_us, uint64_t now_us)
+{
+    double sample = (double)latency_us * 1000.0;
+    double prev = (double)atomic_load_explicit(&rt->ewma_ns, memory_order_relaxed);
+    uint64_t stamp = atomic_exchange_explicit(&rt->ewma_stamp_us, now_us, memory_order_relaxed);
+    double next;
+    if (prev == 0 || sample > prev) {
+        next = sample; /* peak: a slow response counts at once */
+    } else {
+        double dt = now_us > stamp ? (double)(now_us - stamp) : 0;
+        double keep = exp(-dt / EWMA_DECAY_US);
+        next = prev * keep + sample * (1 - keep);
+    }
+    atomic_store_explicit(&rt->ewma_ns, (uint64_t)next, memory_order_relaxed);
+}
+
+uint64_t rp_server_ewma_ns(const struct rp_server_conf *srv, uint64_t now_us)
+{
+    (void)now_us;
+    return srv->rt ? atomic_load_explicit(&srv->rt->ewma_ns, memory_order_relaxed) : 0;
+}
+
+static const char *result_name(enum rp_attempt_result r)
+{
+    switch (r) {
+    case RP_ATTEMPT_CONNECT_FAIL:
+        return "connect failures";
+    case RP_ATTEMPT_TIMEOUT:
+        return "timeouts";
+    case RP_ATTEMPT_RESET:
+        return "connections closed before a response";
+    case RP_ATTEMPT_5XX:
+        return "5xx responses";
+    default:
+        return "failures";
+    }
+}
+
+/* Eject srv unless that would put more than outlier.max_ejected percent of u out (one server
+ * may always go). */
+static void maybe_eject(const struct rp_upstream_conf *u, const struct rp_server_conf *srv,
+                        enum rp_attempt_result why, uint64_t now_ms)
+{
+    struct rp_server_rt *rt = srv->rt;
+    const struct rp_outlier_conf *o = &u->outlier;
+    uint32_t out = 0;
+    for (uint32_t i = 0; i < u->nservers; i++)
+        if (u->servers[i].rt && &u->servers[i] != srv &&
+            rp_server_state(&u->servers[i], now_ms) == RP_SRV_EJECTED)
+            out++;
+    uint32_t cap = u->nservers * o->max_ejected / 100;
+    if (cap < 1)
+        cap = 1;
+    if (out + 1 > cap)
+        return;
+    uint64_t until = atomic_load(&rt->ejected_until_ms);
+    if (until && now_ms < until)
+        return;
+    unsigned n = atomic_fetch_add(&rt->ejections, 1) + 1;
+    uint64_t t = o->base_ejection;
+    for (unsigned i = 1; i < n && t < o->max_ejection; i++)
+        t *= 2;
+    if (t > o->max_ejection)
+        t = o->max_ejection;
+    if (!atomic_compare_exchange_strong(&rt->ejected_until_ms, &until, now_ms + t))
+        return; /* another worker ejected it just now */
+    if (u->rt && !until)
+        atomic_fetch_add(&u->rt->ejected, 1);
+    atomic_store(&rt->up_since_ms, now_ms + t); /* slow start runs from its return */
+    atomic_store(&rt->consec_fail, 0);
+    rp_log_warn("upstream %s: server %s ejected for %.1fs after %u consecutive %s", u->name,
+                srv->resolve ? rt->addr.text : srv->addr.text, (double)t / 1000.0, o->failures,
+                result_name(why));
+}
+
+void rp_server_attempt_end(const struct rp_upstream_conf *u, const struct rp_server_conf *srv,
+                           enum rp_attempt_result res, uint64_t latency_us, uint64_t now_ms)
+{
+    struct rp_server_rt *rt = srv->rt;
+    if (!rt)
+        return;
+    atomic_fetch_sub_explicit(&rt->inflight, 1, memory_order_relaxed);
+    if (res == RP_ATTEMPT_CANCELLED)
+        return;
+    if (res == RP_ATTEMPT_OK || res == RP_ATTEMPT_5XX)
+        ewma_sample(rt, latency_us, now_ms * 1000);
+    if (res == RP_ATTEMPT_OK) {
+        atomic_store_explicit(&rt->consec_fail, 0, memory_order_relaxed);
+        /* ejections stop growing once it has served well for a base period */
+        uint64_t since = atomic_load_explicit(&rt->up_since_ms, memory_order_relaxed);
+        if (atomic_load_explicit(&rt->ejections, memory_order_relaxed) &&
+            now_ms > since + u->outlier.base_ejection)
+            atomic_store(&rt->ejections, 0);
+        return;
+    }
+    atomic_fetch_add_explicit(&rt->failures, 1, memory_order_relaxed);
+    unsigned n = atomic_fetch_add_explicit(&rt->consec_fail, 1, memory_order_relaxed) + 1;
+    if (u->outlier.failures && n >= u->outlier.failures)
+        maybe_eject(u, srv, res, now_ms);
+}
+
+/* ---- active checks ---- */
+
+void rp_server_check_result(const struct rp_upstream_conf *u, const struct rp_server_conf *srv,
+                            bool ok, const char *why)
+{
+    struct rp_server_rt *rt = srv->rt;
+    if (!rt || !u->health)
+        return;
+    const char *addr = srv->resolve ? rt->addr.text : srv->addr.text;
+    if (ok) {
+        atomic_store(&rt->hc_fall, 0);
+        unsigned n = atomic_fetch_add(&rt->hc_rise, 1) + 1;
+        if (!atomic_load(&rt->healthy) && n >= u->health->rise) {
+            atomic_store(&rt->up_since_ms, rp_clock_mono_ms());
+            atomic_store(&rt->consec_fail, 0);
+            atomic_store(&rt->healthy, true);
+            rp_log_info("upstream %s: server %s is up (%u checks passed)", u->name, addr, n);
+        }
+    } else {
+        atomic_store(&rt->hc_rise, 0);
+        unsigned n = atomic_fetch_add(&rt->hc_fall, 1) + 1;
+        if (atomic_load(&rt->healthy) && n >= u->health->fall) {
+            atomic_store(&rt->healthy, false);
+            rp_log_warn("upstream %s: server %s is down (%u checks failed; last: %s)", u->name,
+                        addr, n, why ? why : "failed");
+        }
+    }
+}
