@@ -3,11 +3,11 @@
  *
  * Why this shape: the in-flight and latency figures are shared by every worker and move while
  * they are read, so "pick the global minimum" makes all workers pile onto the same server at
- * once (herding) and costs a scan of every server. Comparing just two random candidates
- * avoids the herd, and still keeps the worst server's load exponentially closer to the mean
- * than one random draw (Mitzenmacher, "The Power of Two Choices in Randomized Load
- * Balancing"). Peak EWMA (src/lb/server_state.c) jumps up at once on a slow response and
- * decays slowly, so a server that turns slow loses traffic at once; multiplying by
+ * once (herding). Comparing just two random candidates avoids the herd, yet cuts the worst
+ * server's excess over the mean from about log n / log log n (one random draw) to
+ * log log n (Mitzenmacher, "The Power of Two Choices in Randomized Load Balancing"). Peak
+ * EWMA (src/lb/server_state.c) jumps up at once on a slow response and comes down only
+ * gradually, so a server that turns slow loses traffic at once; multiplying by
  * in-flight + 1 prices the queue a new request would wait behind, and dividing by weight lets
  * a bigger server take a proportionally bigger queue. A server without latency samples (0)
  * is costed with its rival's latency, so load alone decides: taking 0 literally would send
