@@ -176,6 +176,7 @@ static uint32_t hash_pick(void *state, const struct rp_lb_pick *p)
 
 const struct rp_balancer rp_lb_hash = {
     .name = "hash",
+    .key = RP_LB_KEY_CONFIGURED,
     .help = "consistent hashing of hash_key with bounded loads (hash_balance)",
     .state_new = hash_new,
     .state_free = hash_free,

@@ -79,6 +79,7 @@ static uint32_t iph_pick(void *state, const struct rp_lb_pick *p)
 
 const struct rp_balancer rp_lb_ip_hash = {
     .name = "ip_hash",
+    .key = RP_LB_KEY_CLIENT_NET,
     .help = "client address hashed onto the servers by weight (nginx-like)",
     .state_new = iph_new,
     .state_free = free,

@@ -1,5 +1,5 @@
 /* Power of two choices with peak-EWMA cost: draw two distinct candidates at random by weight
- * and send the request to the cheaper one, cost = latency estimate * (in-flight + 1) / weight.
+ * and send the request to the cheaper one, cost = latency estimate * (in-flight + 1).
  *
  * Why this shape: the in-flight and latency figures are shared by every worker and move while
  * they are read, so "pick the global minimum" makes all workers pile onto the same server at
@@ -8,11 +8,12 @@
  * log log n (Mitzenmacher, "The Power of Two Choices in Randomized Load Balancing"). Peak
  * EWMA (src/lb/server_state.c) jumps up at once on a slow response and comes down only
  * gradually, so a server that turns slow loses traffic at once; multiplying by
- * in-flight + 1 prices the queue a new request would wait behind, and dividing by weight lets
- * a bigger server take a proportionally bigger queue. A server without latency samples (0)
- * is costed with its rival's latency, so load alone decides: taking 0 literally would send
- * every request to a freshly started server until its first response came back; when
- * neither has samples the cost is (in-flight + 1) / weight. */
+ * in-flight + 1 prices the queue a new request would wait behind. Weight counts once, in the
+ * draw (a heavier server is compared more often); dividing the cost by it too would count it
+ * twice, and two idle servers weighted 2:1 would then split 1:0 instead of 2:1. A server without
+ * latency samples (0) is costed with its rival's latency, so load alone decides: taking 0 literally
+ * would send every request to a freshly started server until its first response came back; when
+ * neither has samples the cost is in-flight + 1. */
 #include "lb/balancer.h"
 #include "lb/server_state.h"
 
@@ -63,8 +64,8 @@ static uint32_t p2c_pick(void *st, const struct rp_lb_pick *p)
         lb = la;
     if (la == 0)
         la = lb = 1; /* neither has samples: load alone */
-    double ca = la * (inflight_of(sa) + 1) / p->weight[a];
-    double cb = lb * (inflight_of(sb) + 1) / p->weight[b];
+    double ca = la * (inflight_of(sa) + 1);
+    double cb = lb * (inflight_of(sb) + 1);
     return cb < ca ? b : a; /* a tie goes to a, itself drawn by weight */
 }
 
