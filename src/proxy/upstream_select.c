@@ -137,7 +137,7 @@ static bool acquire(const struct rp_server_conf *srv)
 /* Candidate weights of one tier into w; returns how many candidates, and counts in *full the
  * usable untried servers that are at max_conns. */
 static uint32_t tier_weights(const struct rp_exchange *x, bool backup, uint64_t now_ms, uint32_t *w,
-                             uint32_t *full, uint32_t *usable)
+                             uint32_t *full)
 {
     const struct rp_upstream_conf *u = x->upstream;
     uint32_t n = 0;
@@ -147,10 +147,7 @@ static uint32_t tier_weights(const struct rp_exchange *x, bool backup, uint64_t 
         if (s->backup != backup)
             continue;
         uint32_t ew = rp_server_eff_weight(s, now_ms);
-        if (!ew)
-            continue;
-        (*usable)++;
-        if (tried(x, i))
+        if (!ew || tried(x, i))
             continue;
         if (s->max_conns && s->rt &&
             atomic_load_explicit(&s->rt->inflight, memory_order_relaxed) >= s->max_conns) {
@@ -195,11 +192,11 @@ enum rp_select_result rp_upstream_select(struct rp_exchange *x)
     struct rp_slice had = {0};
     bool sticky = u->sticky.cookie && cookie_value(&x->req, u->sticky.cookie, &had);
     for (int attempt = 0; attempt < 4; attempt++) { /* a lost max_conns race picks again */
-        uint32_t full = 0, usable = 0;
-        uint32_t n = tier_weights(x, false, now_ms, w, &full, &usable);
-        if (!n && full && x->ntried < usable + full)
+        uint32_t full = 0;
+        uint32_t n = tier_weights(x, false, now_ms, w, &full);
+        if (!n && full)
             return RP_SEL_FULL; /* primaries are busy, not gone: wait for one */
-        if (!n && !(n = tier_weights(x, true, now_ms, w, &full, &usable)))
+        if (!n && !(n = tier_weights(x, true, now_ms, w, &full)))
             return full ? RP_SEL_FULL : RP_SEL_NONE;
         int idx = -1;
         if (sticky && x->ntried == 0) {
