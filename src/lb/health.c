@@ -111,6 +111,18 @@ static struct rp_hc_check *find_old(const struct rp_server_rt *rt)
     return NULL;
 }
 
+/* A duration for the log: "250ms", "2s", "1.5s". */
+static const char *dur(uint64_t ms, char *buf, size_t n)
+{
+    if (ms < 1000)
+        snprintf(buf, n, "%ums", (unsigned)ms);
+    else if (ms % 1000 == 0)
+        snprintf(buf, n, "%us", (unsigned)(ms / 1000));
+    else
+        snprintf(buf, n, "%.1fs", (double)ms / 1000);
+    return buf;
+}
+
 /* One line per checked upstream; logged when it differs from what was logged last (at start,
  * and after a reload that changed the checks). */
 static void describe(const struct rp_config *cfg)
@@ -129,12 +141,12 @@ static void describe(const struct rp_config *cfg)
         else
             snprintf(what, sizeof(what), "%s %s %s", u->tls ? "https" : "http",
                      hp->method ? hp->method : "GET", hp->path ? hp->path : "/");
-        char line[256];
+        char line[256], d1[16], d2[16];
         snprintf(line, sizeof(line),
-                 "health checks: upstream %s: %s on %u servers every %.1fs (+0-%u%%), "
-                 "timeout %.1fs, rise %u, fall %u",
-                 u->name, what, u->nservers, (double)(hp->interval ? hp->interval : 5000) / 1000,
-                 hp->jitter, (double)(hp->timeout ? hp->timeout : 2000) / 1000, hp->rise, hp->fall);
+                 "health checks: upstream %s: %s on %u servers every %s (+0-%u%%), "
+                 "timeout %s, rise %u, fall %u",
+                 u->name, what, u->nservers, dur(hp->interval ? hp->interval : 5000, d1, 16),
+                 hp->jitter, dur(hp->timeout ? hp->timeout : 2000, d2, 16), hp->rise, hp->fall);
         for (const char *p = line; *p; p++)
             h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
         if (n < 64)
