@@ -192,7 +192,8 @@ static void switch_to(struct rp_config *cfg, uint64_t gen)
             k++;
         }
     }
-    qsort(checks, k, sizeof(*checks), by_rt);
+    if (k)
+        qsort(checks, k, sizeof(*checks), by_rt);
     /* the same server listed twice shares one state: check it once */
     uint32_t m = 0;
     for (uint32_t i = 0; i < k; i++)
