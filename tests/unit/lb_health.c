@@ -271,6 +271,31 @@ static bool wait_for(const struct rp_server_conf *srv, bool healthy, int ms)
     return false;
 }
 
+/* A config with upstream "app" on the two ports and health_check hc (YAML flow map, or
+ * NULL for none), published as the current snapshot. */
+static struct rp_config *publish(uint16_t p1, uint16_t p2, const char *hc)
+{
+    char yaml[1024];
+    snprintf(yaml, sizeof(yaml),
+             "listen: [\"127.0.0.1:1\"]\n"
+             "upstreams:\n"
+             "  app:\n"
+             "    servers: [\"127.0.0.1:%u\", \"127.0.0.1:%u\"]\n"
+             "%s%s%s"
+             "routes:\n"
+             "  - proxy: app\n",
+             p1, p2, hc ? "    health_check: " : "", hc ? hc : "", hc ? "\n" : "");
+    struct rp_cfg_errors errs = {0};
+    struct rp_config *cfg = rp_config_load_buffer("t.yaml", yaml, strlen(yaml), &errs);
+    CHECK(cfg != NULL);
+    for (uint32_t i = 0; i < errs.n; i++)
+        fprintf(stderr, "%s\n", errs.msgs[i]);
+    rp_cfg_errors_free(&errs);
+    if (cfg)
+        rp_workers_publish(cfg);
+    return cfg;
+}
+
 static void test_checker(void)
 {
     struct fake f = {0};
@@ -284,62 +309,54 @@ static void test_checker(void)
     setsockopt(f.lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     pthread_create(&f.th, NULL, fake_run, &f);
 
-    char yaml[512];
-    snprintf(yaml, sizeof(yaml),
-             "listen: [\"127.0.0.1:1\"]\n"
-             "upstreams:\n"
-             "  app:\n"
-             "    servers: [\"127.0.0.1:%u\", \"127.0.0.1:%u\"]\n"
-             "routes:\n"
-             "  - proxy: app\n",
-             good, dead);
-    struct rp_cfg_errors errs = {0};
-    struct rp_config *cfg = rp_config_load_buffer("t.yaml", yaml, strlen(yaml), &errs);
-    CHECK(cfg != NULL);
-    if (!cfg) {
-        for (uint32_t i = 0; i < errs.n; i++)
-            fprintf(stderr, "%s\n", errs.msgs[i]);
-        rp_cfg_errors_free(&errs);
-        return;
-    }
-    struct rp_health_conf h = {.type = RP_HC_HTTP,
-                               .method = "GET",
-                               .path = "/health",
-                               .body = "ok",
-                               .interval = 40,
-                               .timeout = 500,
-                               .jitter = 10,
-                               .rise = 2,
-                               .fall = 2};
-    struct rp_upstream_conf *u = &cfg->upstreams[0];
-    u->health = &h; /* before the snapshot is published: nobody else sees it yet */
-    const struct rp_server_conf *sg = &u->servers[0], *sd = &u->servers[1];
-    rp_workers_publish(cfg);
-
+    const char *hc = "{path: /health, body: ok, interval: 40ms, timeout: 500ms, rise: 2, fall: 2}";
+    struct rp_config *cfg = publish(good, dead, hc);
+    if (!cfg)
+        goto out;
+    const struct rp_server_conf *sg = &cfg->upstreams[0].servers[0];
+    const struct rp_server_conf *sd = &cfg->upstreams[0].servers[1];
     CHECK_INT(rp_health_start(), 0);
     CHECK(wait_for(sd, false, 3000)); /* refused: down after fall */
     CHECK(atomic_load(&sg->rt->healthy));
     atomic_store(&f.status, 503);
     CHECK(wait_for(sg, false, 3000));
-    int seen = atomic_load(&f.hits);
-    CHECK(seen >= 2);
+    CHECK(atomic_load(&f.hits) >= 2);
     atomic_store(&f.status, 200);
     CHECK(wait_for(sg, true, 3000));
-    /* a stricter status list now fails the 200 */
-    static struct rp_status_range only204[] = {{204, 204}};
-    h.status = only204;
-    h.nstatus = 1;
-    CHECK(wait_for(sg, false, 3000));
-    h.nstatus = 0;
-    CHECK(wait_for(sg, true, 3000));
-    /* tcp: connecting is enough, refused is not */
-    h.type = RP_HC_TCP;
-    CHECK(wait_for(sg, true, 3000));
+
+    /* a reload: the state lives on (the refused server stays down without falling again), the
+     * new settings apply (a status list the 200 is not in) */
+    cfg = publish(good, dead, "{path: /health, status: [204, \"3xx\"], interval: 40ms, fall: 2}");
+    if (!cfg)
+        goto stop;
+    sg = &cfg->upstreams[0].servers[0];
+    sd = &cfg->upstreams[0].servers[1];
     CHECK(!atomic_load(&sd->rt->healthy));
+    CHECK(wait_for(sg, false, 3000));
+    /* tcp: connecting is enough; refused is not */
+    cfg = publish(good, dead, "{type: tcp, interval: 40ms, rise: 1}");
+    if (!cfg)
+        goto stop;
+    sg = &cfg->upstreams[0].servers[0];
+    sd = &cfg->upstreams[0].servers[1];
+    CHECK(wait_for(sg, true, 3000));
+    usleep(200000);
+    CHECK(!atomic_load(&sd->rt->healthy));
+    /* no checks any more: nothing can bring a server back, so all count as up, and the
+     * checker leaves them alone */
+    cfg = publish(good, dead, NULL);
+    if (!cfg)
+        goto stop;
+    CHECK(atomic_load(&cfg->upstreams[0].servers[1].rt->healthy));
+    usleep(300000); /* the checker has followed */
+    int hits = atomic_load(&f.hits);
+    usleep(300000);
+    CHECK_INT(atomic_load(&f.hits), hits);
+stop:
     rp_health_stop();
     rp_health_stop(); /* twice is fine */
-
     rp_workers_publish(NULL);
+out:
     atomic_store(&f.stop, true);
     pthread_join(f.th, NULL);
     close(f.lfd);
