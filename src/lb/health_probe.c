@@ -46,6 +46,14 @@ static void cleanup(struct rp_hc_check *c)
 static void finish(struct rp_hc_check *c, bool ok, const char *why)
 {
     cleanup(c);
+    struct rp_sockaddr now;
+    if (c->srv->resolve && (!rp_server_addr(c->srv, &now) || strcmp(now.text, c->addr.text))) {
+        /* the resolver moved the slot meanwhile (and reset its state): this says nothing
+         * about the new address */
+        if (c->done)
+            c->done(c);
+        return;
+    }
     if (!ok)
         rp_log_debug("health check of upstream %s server %s failed: %s", c->u->name, c->addr.text,
                      why);
