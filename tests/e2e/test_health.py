@@ -5,6 +5,7 @@
 import os
 import re
 import threading
+import time
 
 import pytest
 import trustme
@@ -190,7 +191,8 @@ def test_traffic_avoids_a_server_marked_down(rampart, backend):
 
 def test_killed_backend_is_marked_down(rampart, backend):
     b1, b2 = backend("b1"), backend("b2")
-    Health(b1), Health(b2)
+    Health(b1)
+    Health(b2)
     r = rampart(hc_config([b1.address, b2.address], fast(fall=2)))
     wait_for(lambda: "health checks: upstream app" in r.stderr_text(), timeout=5,
              what="the startup line")
@@ -336,7 +338,6 @@ def test_no_health_check_means_no_checks(rampart, backend):
     h1 = Health(b1)
     r = rampart(make_config(backends=[b1.port]))
     assert get(r.port, "/").status == 200
-    import time
     time.sleep(0.5)
     assert h1.counts() == (0, 0)
     assert "health checks" not in r.stderr_text()
