@@ -11,6 +11,7 @@
 #include "config/check.h"
 #include "config/config.h"
 #include "core/log.h"
+#include "lb/health.h"
 #include "proxy/access_log.h"
 #include "proxy/worker.h"
 #include "tls/tls_server.h"
@@ -177,6 +178,10 @@ int main(int argc, char **argv)
     rp_tls_registry_publish(cfg);
     if (rp_workers_start(cfg, n) < 0)
         return 1;
+    /* active health checks run beside the workers, following the published config */
+    int hrc = rp_health_start();
+    if (hrc < 0)
+        rp_log_error("cannot start the health checker: %s", strerror(-hrc));
     rp_log_info("rampart %s started (pid %d)", RP_VERSION, (int)getpid());
 
     /* every 2 s without a signal: certificate files that changed on disk are loaded again */
@@ -203,6 +208,7 @@ int main(int argc, char **argv)
             break;
         }
     }
+    rp_health_stop(); /* before the workers: it holds a config reference of its own */
     rp_workers_stop_and_join();
     rp_config_unref(atomic_load(&rp_srv.cfg));
     rp_config_unref(initial);
