@@ -2,7 +2,6 @@
 # and 503, a killed backend, tcp checks, the body substring and status lists, checks over TLS
 # (and a failing handshake), the request a check sends, and a reload that keeps each server's
 # state. Assertions are on counts and log lines with wide time margins, never on tight timings.
-import os
 import re
 import threading
 import time
@@ -14,29 +13,6 @@ import util
 from tlsbackend import TlsBackend
 from util import get, make_config, wait_for
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _selection_wired():
-    """True once the proxy picks servers by their runtime state (rp_server_usable or the
-    effective weights): before that, requests may still reach a server marked down, and the
-    traffic assertions below are expected to fail."""
-    d = os.path.join(HERE, "..", "..", "src", "proxy")
-    try:
-        for name in os.listdir(d):
-            if name.endswith(".c"):
-                with open(os.path.join(d, name)) as f:
-                    text = f.read()
-                if "rp_server_usable" in text or "rp_server_eff_weight" in text:
-                    return True
-    except OSError:
-        pass
-    return False
-
-
-WIRED = _selection_wired()
-needs_selection = pytest.mark.xfail(
-    not WIRED, reason="the proxy does not yet skip servers marked down", strict=False)
 
 
 class Health:
@@ -163,20 +139,17 @@ def test_rise_and_fall(rampart, backend):
     # fall is 3: not before two failed checks reached the backend
     assert h1.counts()[1] >= 2
     assert "last: status 503" in r.stderr_text()
-    if WIRED:
-        assert set(served_by(r)) == {"b2"}
+    assert set(served_by(r)) == {"b2"}
 
     h1.set(status=200)
     ok_before = h1.counts()[0]
     wait_for(lambda: count(r, up_line(b1)) == 1, timeout=5, what="b1 back up")
     assert h1.counts()[0] - ok_before >= 1  # rise 2: the up came after passes, not at once
-    if WIRED:
-        wait_for(lambda: "b1" in served_by(r, 6), timeout=5, what="traffic back on b1")
+    wait_for(lambda: "b1" in served_by(r, 6), timeout=5, what="traffic back on b1")
     assert count(r, down_line(b1)) == 1
     assert count(r, down_line(b2)) == 0
 
 
-@needs_selection
 def test_traffic_avoids_a_server_marked_down(rampart, backend):
     b1, b2 = backend("b1"), backend("b2")
     h1, _ = Health(b1), Health(b2)
@@ -199,8 +172,7 @@ def test_killed_backend_is_marked_down(rampart, backend):
     assert b2.stop() == []
     wait_for(lambda: count(r, down_line(b2)) == 1, timeout=5, what="b2 marked down")
     assert "connect refused" in r.stderr_text()
-    if WIRED:
-        assert set(served_by(r)) == {"b1"}
+    assert set(served_by(r)) == {"b1"}
     assert count(r, down_line(b1)) == 0
 
 
@@ -283,8 +255,7 @@ def test_tls_upstream_check(rampart, tls_backend, tmp_path):
     assert info["sni"] == "backend.test"
     assert info["alpn"] == "http/1.1"
     assert hg.reqs[0].header("host") == good.address
-    if WIRED:
-        assert set(served_by(r, 6)) == {"tls1"}
+    assert set(served_by(r, 6)) == {"tls1"}
 
 
 def test_tcp_check_over_tls_completes_the_handshake(rampart, tls_backend, tmp_path):
@@ -318,8 +289,7 @@ def test_reload_keeps_state(rampart, backend):
     assert count(r, down_line(b1)) == 1
     assert count(r, up_line(b1)) == 0
     assert "every 250ms" in log  # the new settings were taken
-    if WIRED:
-        assert set(served_by(r)) == {"b2"}
+    assert set(served_by(r)) == {"b2"}
     # a reload that changes nothing about the checks logs no new description
     reload_to(r, cfg2)
     assert r.stderr_text().count("every 250ms") == 1
