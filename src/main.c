@@ -1,5 +1,5 @@
 /* rampart: command line, start-up block, worker threads, and the signal loop (reload on SIGHUP,
- * log reopen on SIGUSR1, graceful stop on SIGTERM/SIGINT). */
+ * log reopen on SIGUSR1, upstream counters on SIGUSR2, graceful stop on SIGTERM/SIGINT). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "lb/health.h"
+#include "lb/server_state.h"
 #include "proxy/access_log.h"
 #include "proxy/worker.h"
 #include "tls/tls_server.h"
@@ -164,6 +165,7 @@ int main(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
@@ -198,6 +200,12 @@ int main(int argc, char **argv)
                 reload(cfg_path, initial);
             else
                 rp_log_info("SIGHUP: running from the command line, nothing to reload");
+        } else if (sig == SIGUSR2) {
+            struct rp_config *now = rp_config_acquire_current(NULL);
+            if (now) {
+                rp_lb_state_log(now); /* upstream and server counters */
+                rp_config_unref(now);
+            }
         } else if (sig == SIGUSR1) {
             rp_log_reopen();
             rp_log_file_reopen(&rp_access_file);
