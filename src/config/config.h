@@ -88,6 +88,7 @@ struct rp_server_conf {
     bool resolve;            /* a slot of a re-resolved host name (src/lb/resolver.c) */
     uint32_t slot;           /* resolve slots: 0..resolve_slots-1 within its name */
     const char *where;       /* "file:line:col" of the server item, for logs */
+    char sticky_id[17];      /* sticky: its cookie value (src/lb/sticky.c), set at load */
     struct rp_server_rt *rt; /* shared runtime state (src/lb/server_state.h), set at load */
 };
 
@@ -138,6 +139,7 @@ struct rp_hash_key_conf {
 /* upstreams.NAME.sticky: session affinity by cookie (src/lb/sticky.c). */
 struct rp_sticky_conf {
     const char *cookie;    /* cookie name; NULL = off */
+    const char *secret;    /* HMAC key of the ids; NULL = random per process */
     uint64_t max_age;      /* s; 0 = a session cookie */
     const char *path;      /* default "/" */
     bool secure, httponly; /* httponly default true */
