@@ -11,6 +11,7 @@
 #include "config/check.h"
 #include "config/config.h"
 #include "core/log.h"
+#include "lb/resolver.h"
 #include "proxy/access_log.h"
 #include "proxy/worker.h"
 #include "tls/tls_server.h"
@@ -177,6 +178,7 @@ int main(int argc, char **argv)
     rp_tls_registry_publish(cfg);
     if (rp_workers_start(cfg, n) < 0)
         return 1;
+    rp_resolver_start();
     rp_log_info("rampart %s started (pid %d)", RP_VERSION, (int)getpid());
 
     /* every 2 s without a signal: certificate files that changed on disk are loaded again */
@@ -203,6 +205,7 @@ int main(int argc, char **argv)
             break;
         }
     }
+    rp_resolver_stop();
     rp_workers_stop_and_join();
     rp_config_unref(atomic_load(&rp_srv.cfg));
     rp_config_unref(initial);
