@@ -140,7 +140,7 @@ static void upstream_defaults(struct rp_upstream_conf *u)
         .failures = 5, .base_ejection = 10000, .max_ejection = 300000, .max_ejected = 50};
     u->retries = (struct rp_retry_conf){.tries = 3, .budget = 20, .budget_min = 3};
     u->queue.timeout = 10000;
-    u->retry_after = 5;
+    u->retry_after = 5000;
 }
 
 static void h_server_address(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
@@ -157,6 +157,14 @@ static const struct rp_cfg_key server_keys[] = {
      .help = "the backend address, like \"127.0.0.1:9001\""},
     {"weight", RP_CFG_T_U32, offsetof(struct rp_server_conf, weight), 1, 1000,
      .help = "relative share of requests, 1..1000 (default 1)"},
+    {"max_conns", RP_CFG_T_U32, offsetof(struct rp_server_conf, max_conns), 0, 1000000,
+     .help = "requests in flight at most, over all workers; 0 = no limit (default 0)"},
+    {"slow_start", RP_CFG_T_DURATION, offsetof(struct rp_server_conf, slow_start), 0, 3600 * 1000,
+     .help = "ramp the weight up over this time after coming back (default off)"},
+    {"backup", RP_CFG_T_BOOL, offsetof(struct rp_server_conf, backup),
+     .help = "used only when no other server is usable (default false)"},
+    {"drain", RP_CFG_T_BOOL, offsetof(struct rp_server_conf, drain),
+     .help = "take no new requests; in-flight ones finish (default false)"},
 };
 
 static void h_servers(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const struct rp_cfg_node *v,
@@ -212,6 +220,26 @@ static const struct rp_cfg_key upstream_keys[] = {
      .help = "http1, h2 (HTTP/2 over TLS) or h2c (HTTP/2 cleartext) (default http1)"},
     {"h2_max_streams", RP_CFG_T_U32, offsetof(struct rp_upstream_conf, h2_max_streams), 1, 10000,
      .help = "h2/h2c: concurrent streams per backend connection (default 100)"},
+    {"balance", RP_CFG_T_CUSTOM, .handler = rp_cfg_balance,
+     .help = "round_robin, random, least_conn, p2c, ip_hash or hash (default round_robin)"},
+    {"hash_key", RP_CFG_T_CUSTOM, .handler = rp_cfg_hash_key,
+     .help = "what balance: hash hashes: ip, path, \"header:N\", \"cookie:N\", \"query:N\""},
+    {"hash_balance", RP_CFG_T_U32, offsetof(struct rp_upstream_conf, hash_balance), 0, 10000,
+     .help = "hash: no server above this percent of the mean load; 0 = unbounded (125)"},
+    {"sticky", RP_CFG_T_CUSTOM, .handler = rp_cfg_sticky,
+     .help = "session affinity: a cookie name or {cookie, max_age, path, secure, httponly}"},
+    {"health_check", RP_CFG_T_CUSTOM, .handler = rp_cfg_health_check,
+     .help = "active checks: {type, method, path, host, status, body, interval, rise, fall}"},
+    {"outlier", RP_CFG_T_CUSTOM, .handler = rp_cfg_outlier,
+     .help = "passive ejection: {failures, base_ejection, max_ejection, max_ejected} or false"},
+    {"retries", RP_CFG_T_CUSTOM, .handler = rp_cfg_retries,
+     .help = "{tries, try_timeout, budget, budget_min} or a number of tries"},
+    {"queue", RP_CFG_T_CUSTOM, .handler = rp_cfg_queue,
+     .help = "wait for a free server at max_conns: {size, timeout}"},
+    {"retry_after", RP_CFG_T_DURATION, offsetof(struct rp_upstream_conf, retry_after), 1000,
+     24 * 3600 * 1000, .help = "Retry-After of the 503 when no server is usable (default 5s)"},
+    {"resolve", RP_CFG_T_CUSTOM, .handler = rp_cfg_resolve,
+     .help = "re-resolve host names in the background: true or address slots per name (8)"},
 };
 
 static void h_upstreams(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
@@ -237,6 +265,7 @@ static void h_upstreams(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
         char what[96];
         snprintf(what, sizeof(what), "upstream \"%.64s\"", u->name);
         rp_cfg_apply(c, upstream_keys, RP_CFG_COUNT(upstream_keys), what, p->value, u);
+        rp_cfg_upstream_lb_finish(c, p->value, u, what);
         /* ALPN "h2" is negotiated inside TLS: without it only prior knowledge (h2c) works */
         if (u->protocol == RP_UP_H2 && !u->tls)
             rp_cfg_diag_at(c->d, p->value, "%s: protocol h2 needs tls (or use h2c for cleartext)",
@@ -363,6 +392,8 @@ static const struct rp_cfg_key top_keys[] = {
     {"proxy", RP_CFG_T_CUSTOM, .handler = h_proxy, .help = "forwarding behaviour"},
     {"log", RP_CFG_T_CUSTOM, .handler = h_log, .help = "access and error logs"},
     {"http2", RP_CFG_T_CUSTOM, .handler = h_http2, .help = "HTTP/2 client connections"},
+    {"resolver", RP_CFG_T_CUSTOM, .handler = rp_cfg_resolver,
+     .help = "DNS for resolve: upstreams: {servers, min_interval, max_interval, timeout}"},
 };
 
 /* ---- snapshot life ---- */

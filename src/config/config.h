@@ -186,13 +186,14 @@ struct rp_upstream_conf {
     struct rp_health_conf *health; /* NULL: no active checks (servers count as up) */
     struct rp_outlier_conf outlier;
     struct rp_retry_conf retries;
-    struct {
+    struct rp_queue_conf {
         uint32_t size;    /* requests waiting per worker when every server is at max_conns (0) */
         uint64_t timeout; /* ms before a waiting request gets 503 (default 10s) */
     } queue;
-    uint64_t retry_after;   /* s in Retry-After of the 503 when no server is usable (default 5) */
-    uint32_t resolve_slots; /* host names are re-resolved: server slots per name (default 0 =
-                               resolved once at load; set by `resolve:`) */
+    uint64_t retry_after; /* ms; Retry-After (in s, rounded up) of the 503 when no server is usable
+                             (5s) */
+    uint32_t resolve_slots;    /* host names are re-resolved: server slots per name (default 0 =
+                                  resolved once at load; set by `resolve:`) */
     struct rp_upstream_rt *rt; /* shared runtime state (src/lb/server_state.h), set at load */
 };
 
@@ -358,6 +359,9 @@ struct rp_config *rp_config_from_cli(const char *listen, const char *const *to, 
 /* Parse "127.0.0.1:8080", ":8080" (all IPv4), "[::1]:8080", "localhost:8080" (resolved now).
  * Returns 0 or -1 with a reason in *why. */
 int rp_sockaddr_parse(const char *text, struct rp_sockaddr *out, const char **why);
+/* Every address of host (system resolver, now), with port, at most max, without duplicates;
+ * returns how many (0 when it does not resolve). */
+int rp_sockaddr_resolve_all(const char *host, uint16_t port, struct rp_sockaddr *out, int max);
 
 void rp_config_ref(struct rp_config *c);
 /* Drops a reference; frees the snapshot when it was the last. Any thread. */

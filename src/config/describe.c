@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "config/config.h"
+#include "lb/balancer.h"
 #include "tls/tls_server.h"
 
 #ifndef RP_VERSION
@@ -96,9 +97,33 @@ void rp_config_describe(const struct rp_config *c, FILE *f)
         describe_listener(&c->listeners[i], f);
     for (uint32_t i = 0; i < c->nupstreams; i++) {
         const struct rp_upstream_conf *u = &c->upstreams[i];
-        fprintf(f, "upstream %s (round_robin, keepalive %u):", u->name, u->keepalive);
-        for (uint32_t j = 0; j < u->nservers; j++)
-            fprintf(f, "%s %s w=%u", j ? "," : "", u->servers[j].addr.text, u->servers[j].weight);
+        fprintf(f, "upstream %s (%s, keepalive %u):", u->name,
+                u->balancer ? u->balancer->name : "round_robin", u->keepalive);
+        for (uint32_t j = 0; j < u->nservers; j++) {
+            const struct rp_server_conf *s = &u->servers[j];
+            if (s->resolve && s->slot) /* one entry per name: its slots follow */
+                continue;
+            if (s->resolve)
+                fprintf(f, "%s %s:%u (resolved, %u slots: %s)", j ? "," : "", s->host, s->port,
+                        u->resolve_slots, s->addr.len ? s->addr.text : "none yet");
+            else
+                fprintf(f, "%s %s", j ? "," : "", s->addr.text);
+            fprintf(f, " w=%u", s->weight);
+            if (s->max_conns)
+                fprintf(f, " max_conns=%u", s->max_conns);
+            if (s->backup)
+                fputs(" backup", f);
+            if (s->drain)
+                fputs(" drain", f);
+        }
+        if (u->sticky.cookie)
+            fprintf(f, "; sticky cookie %s", u->sticky.cookie);
+        if (u->health)
+            fprintf(f, "; health %s %s every %llums rise %u fall %u",
+                    u->health->type == RP_HC_TCP ? "tcp" : u->health->method,
+                    u->health->type == RP_HC_TCP ? "connect" : u->health->path,
+                    (unsigned long long)u->health->interval, u->health->rise, u->health->fall);
+        fprintf(f, "; tries %u", u->retries.tries);
         if (u->host_header)
             fprintf(f, "; Host: %s", u->host_header);
         if (u->tls)

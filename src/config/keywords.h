@@ -103,6 +103,14 @@ void rp_cfg_upstream_tls(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
 void rp_cfg_tls_client_auth(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
                             const struct rp_cfg_node *v, void *target);
 
+/* Load-balancing keys of an upstream (build_upstream_lb.c; target: struct rp_upstream_conf),
+ * the checks across them once the upstream is read (which also expands host names into
+ * resolve slots), and the top-level resolver section (target: struct rp_config). */
+rp_cfg_handler_fn rp_cfg_balance, rp_cfg_hash_key, rp_cfg_sticky, rp_cfg_health_check,
+    rp_cfg_outlier, rp_cfg_retries, rp_cfg_queue, rp_cfg_resolve, rp_cfg_resolver;
+void rp_cfg_upstream_lb_finish(struct rp_cfg_ctx *c, const struct rp_cfg_node *node,
+                               struct rp_upstream_conf *u, const char *what);
+
 /* The host of a server address as written when it is a name ("app.internal:443"), copied into
  * the snapshot; NULL for IP literals and ":port". */
 const char *rp_cfg_server_host(struct rp_cfg_ctx *c, const char *text);

@@ -140,3 +140,33 @@ int rp_sockaddr_parse(const char *text, struct rp_sockaddr *out, const char **wh
     }
     return resolve(host, (uint16_t)port, out, why);
 }
+
+int rp_sockaddr_resolve_all(const char *host, uint16_t port, struct rp_sockaddr *out, int max)
+{
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+    if (strcmp(host, "localhost") != 0)
+        return 0;
+#endif
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
+        return 0;
+    int n = 0;
+    for (const struct addrinfo *ai = res; ai && n < max; ai = ai->ai_next) {
+        struct rp_sockaddr a;
+        memset(&a, 0, sizeof(a));
+        if (ai->ai_family == AF_INET)
+            set_v4(&a, &((const struct sockaddr_in *)ai->ai_addr)->sin_addr, port);
+        else if (ai->ai_family == AF_INET6)
+            set_v6(&a, &((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, port);
+        else
+            continue;
+        bool dup = false; /* one entry per address, not per socket type */
+        for (int i = 0; i < n && !dup; i++)
+            dup = !strcmp(out[i].text, a.text);
+        if (!dup)
+            out[n++] = a;
+    }
+    freeaddrinfo(res);
+    return n;
+}

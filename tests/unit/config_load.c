@@ -414,7 +414,7 @@ static const struct bad_case bad_cases[] = {
      "t.yaml:5:4: YAML aliases (*a) are not supported"},
     {HEAD "routes: [{proxy: app}]\nx: 1\n",
      "t.yaml:4:1: unknown key \"x\" in top level; expected one of: workers, listen, upstreams, "
-     "routes, timeouts, limits, proxy, log, http2"},
+     "routes, timeouts, limits, proxy, log, http2, resolver"},
     {HEAD "routes: [{proxy: app}]\n---\nworkers: 1\n",
      "t.yaml:4:1: only one YAML document is allowed in a config file"},
     {HEAD "routes: [{proxy: app}]\n{a: 1}: 2\n",
