@@ -5,6 +5,7 @@
 #define RP_EVENT_LOOP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 
@@ -24,6 +25,9 @@ struct rp_timer;
 typedef void (*rp_timer_cb)(struct rp_timer *t);
 
 /* A one-shot timer; embedded in its owner. Re-arming and disarming are O(1). */
+/* The object that embeds member p (timers, deferred calls and io are embedded in owners). */
+#define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
+
 struct rp_timer {
     struct rp_timer *next, *prev; /* slot list while armed */
     uint64_t deadline;            /* loop time in ms */

@@ -17,8 +17,6 @@
 #include "tls/tls_client.h"
 #include "tls/tls_io.h"
 
-#define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
-
 /* Rounds of the pump per pass before yielding to other connections. */
 #define MAX_ROUNDS 64
 

@@ -13,8 +13,6 @@
 #include "h2/h2_backend_int.h"
 #include "http/h1_parse.h"
 
-#define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
-
 static bool name_is(struct rp_slice name, const char *s)
 {
     return rp_slice_case_eq_cstr(name, s);

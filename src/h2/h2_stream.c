@@ -11,8 +11,6 @@
 #include "proxy/exchange_run.h"
 #include "proxy/session.h"
 
-#define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
-
 struct rp_h2_stream *rp_h2_stream_new(struct rp_h2_conn *c, int32_t id)
 {
     struct rp_h2_stream *st = calloc(1, sizeof(*st));

@@ -5,9 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* one line per algorithm */
+/* clang-format off */
 static const struct rp_balancer *const registry[] = {
     &rp_lb_round_robin,
+    &rp_lb_random,
+    &rp_lb_least_conn,
+    &rp_lb_p2c,
+    &rp_lb_ip_hash,
+    &rp_lb_hash,
 };
+/* clang-format on */
 #define NREG (sizeof(registry) / sizeof(registry[0]))
 
 const struct rp_balancer *rp_balancer_find(const char *name)

@@ -25,9 +25,17 @@ struct rp_lb_pick {
     uint64_t now_us;   /* monotonic clock */
 };
 
+/* What request key an algorithm hashes (the caller computes it only when asked). */
+enum rp_lb_key {
+    RP_LB_KEY_NONE,
+    RP_LB_KEY_CLIENT_NET, /* the client address, IPv4 grouped by /24 (ip_hash) */
+    RP_LB_KEY_CONFIGURED, /* upstream hash_key (hash) */
+};
+
 struct rp_balancer {
     const char *name; /* as written in `balance:` */
     const char *help; /* one line for docs and errors */
+    enum rp_lb_key key;
     /* Per-worker state for upstream u (NULL allowed when stateless; *ok false on OOM). */
     void *(*state_new)(const struct rp_upstream_conf *u, bool *ok);
     void (*state_free)(void *st);

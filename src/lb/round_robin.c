@@ -1,6 +1,6 @@
 /* Smooth weighted round robin (the interleaving nginx uses): each pick adds every candidate's
  * weight to its running score, takes the highest, and subtracts the total from it. Weights 3:1
- * give a b a a | a b a a ..., never bursts. Servers that are not candidates this time (down,
+ * give a a b a | a a b a ..., never bursts. Servers that are not candidates this time (down,
  * already tried, full) are skipped without disturbing the others' scores. */
 #include <stdlib.h>
 

@@ -238,24 +238,6 @@ void rp_server_addr_set(const struct rp_server_conf *srv, const struct rp_sockad
 
 /* ---- attempts: counters, latency, passive ejection ---- */
 
-void rp_server_attempt_begin(const struct rp_upstream_conf *u, const struct rp_server_conf *srv)
-{
-    struct rp_server_rt *rt = srv->rt;
-    if (!rt)
-        return;
-    atomic_fetch_add_explicit(&rt->inflight, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&rt->requests, 1, memory_order_relaxed);
-    /* an ejection that ran out: say so once (whoever sees it first) */
-    uint64_t until = atomic_load_explicit(&rt->ejected_until_ms, memory_order_relaxed);
-    if (until && rp_clock_mono_ms() >= until &&
-        atomic_compare_exchange_strong(&rt->ejected_until_ms, &until, 0)) {
-        if (u->rt)
-            atomic_fetch_sub(&u->rt->ejected, 1);
-        rp_log_info("upstream %s: server %s is back after its ejection", u->name,
-                    srv->resolve ? rt->addr.text : srv->addr.text);
-    }
-}
-
 #define EWMA_DECAY_US 10e6 /* latency samples fade with this time constant */
 
 static void ewma_sample(struct rp_server_rt *rt, uint64_t latency_us, uint64_t now_us)
@@ -333,15 +315,21 @@ static void maybe_eject(const struct rp_upstream_conf *u, const struct rp_server
                 result_name(why));
 }
 
-void rp_server_attempt_end(const struct rp_upstream_conf *u, const struct rp_server_conf *srv,
-                           enum rp_attempt_result res, uint64_t latency_us, uint64_t now_ms)
+void rp_server_attempt_result(const struct rp_upstream_conf *u, const struct rp_server_conf *srv,
+                              enum rp_attempt_result res, uint64_t latency_us, uint64_t now_ms)
 {
     struct rp_server_rt *rt = srv->rt;
-    if (!rt)
+    if (!rt || res == RP_ATTEMPT_CANCELLED)
         return;
-    atomic_fetch_sub_explicit(&rt->inflight, 1, memory_order_relaxed);
-    if (res == RP_ATTEMPT_CANCELLED)
-        return;
+    /* an ejection that ran out: say so once (whoever sees it first) */
+    uint64_t until = atomic_load_explicit(&rt->ejected_until_ms, memory_order_relaxed);
+    if (until && now_ms >= until &&
+        atomic_compare_exchange_strong(&rt->ejected_until_ms, &until, 0)) {
+        if (u->rt)
+            atomic_fetch_sub(&u->rt->ejected, 1);
+        rp_log_info("upstream %s: server %s serves again after its ejection", u->name,
+                    srv->resolve ? rt->addr.text : srv->addr.text);
+    }
     if (res == RP_ATTEMPT_OK || res == RP_ATTEMPT_5XX)
         ewma_sample(rt, latency_us, now_ms * 1000);
     if (res == RP_ATTEMPT_OK) {

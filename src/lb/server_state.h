@@ -95,12 +95,12 @@ enum rp_attempt_result {
     RP_ATTEMPT_CANCELLED,    /* the client went away: says nothing about the server */
 };
 
-/* An attempt starts / ends: in-flight counters, request/failure counters, peak-EWMA latency
- * (latency_us of the response head, OK and 5xx only), passive ejection (logged with the
- * reason, bounded by outlier.max_ejected). */
-void rp_server_attempt_begin(const struct rp_upstream_conf *u, const struct rp_server_conf *srv);
-void rp_server_attempt_end(const struct rp_upstream_conf *u, const struct rp_server_conf *srv,
-                           enum rp_attempt_result res, uint64_t latency_us, uint64_t now_ms);
+/* The result of one attempt on srv, reported by the proxy once per attempt: failure counter,
+ * peak-EWMA latency (latency_us to the response head; OK and 5xx only), passive ejection
+ * (logged with the reason, bounded by outlier.max_ejected), and the log line when an ejected
+ * server serves again. In-flight and request counts are the caller's (src/proxy/). */
+void rp_server_attempt_result(const struct rp_upstream_conf *u, const struct rp_server_conf *srv,
+                              enum rp_attempt_result res, uint64_t latency_us, uint64_t now_ms);
 
 /* Peak-EWMA cost of srv at now_us: the decayed latency estimate in ns (decay time 10 s), with
  * a server that has no samples yet costed as the upstream's fastest (0). */

@@ -141,6 +141,18 @@ struct rp_exchange {
         bool overflow; /* too big or not wanted: no replay */
     } replay;
 
+    /* load balancing (src/proxy/upstream_select.c) */
+    uint32_t *tried; /* servers attempted so far (arena, retries.tries entries) */
+    uint32_t ntried;
+    bool attempt_open;     /* the current server's in-flight count includes this exchange */
+    bool attempt_reported; /* ... and its result was reported */
+    bool lb_active;        /* counted in the upstream's active requests */
+    bool lb_retrying;      /* counted in the upstream's retries in flight */
+    bool queued;           /* waiting in the worker's queue for a server below max_conns */
+    struct rp_exchange *q_next, *q_prev;
+    uint64_t queue_deadline;   /* loop time */
+    const char *sticky_cookie; /* Set-Cookie value for the response (arena), or NULL */
+
     /* accounting */
     uint64_t start_us, upstream_start_us, upstream_us;
     uint64_t bytes_in, bytes_out; /* set at the end from the session's totals */

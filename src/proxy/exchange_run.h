@@ -35,6 +35,8 @@ void rp_exchange_cache_drain(unsigned keep);
 void rp_proxy_start(struct rp_exchange *x);
 bool rp_proxy_step(struct rp_exchange *x);
 void rp_proxy_release(struct rp_exchange *x, bool abort);
+/* A queued exchange tries again to get a server (src/proxy/upstream_select.c's queue). */
+void rp_proxy_resume(struct rp_exchange *x);
 bool rp_proxy_on_client_timeout(struct rp_exchange *x);
 
 void rp_static_start(struct rp_exchange *x);

@@ -355,7 +355,8 @@ bool rp_proxy_write_response_head(struct rp_exchange *x, const struct rp_msg *re
     struct rp_session *s = x->s;
     const struct rp_config *cfg = x->cfg;
     const struct rp_header_ops *ops = &x->route->response_headers;
-    size_t cap = head_estimate(resp, ops) + 256;
+    size_t cap =
+        head_estimate(resp, ops) + 256 + (x->sticky_cookie ? strlen(x->sticky_cookie) + 16 : 0);
     if (!rp_session_out_piece(s, cap))
         return false;
     struct hbuf h = {.p = rp_buf_wptr(&s->out), .cap = rp_buf_room(&s->out)};
@@ -387,6 +388,8 @@ bool rp_proxy_write_response_head(struct rp_exchange *x, const struct rp_msg *re
     }
     if (cfg->proxy.server_header[0])
         put_field(&h, "Server", rp_slice_cstr(cfg->proxy.server_header));
+    if (x->sticky_cookie)
+        put_field(&h, "Set-Cookie", rp_slice_cstr(x->sticky_cookie));
     put_ops(&h, ops);
     if (!has_request_id)
         put_field(&h, "X-Request-ID", rp_slice_cstr(x->request_id));

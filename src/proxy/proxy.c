@@ -15,6 +15,7 @@
 #include "proxy/exchange_run.h"
 #include "proxy/session.h"
 #include "proxy/upstream_pool.h"
+#include "proxy/upstream_select.h"
 #include "tls/tls_io.h"
 
 /* Room kept free in an output buffer for chunk framing and one trailer line. */
@@ -33,11 +34,12 @@ static void replay_keep(struct rp_exchange *x, const char *p, size_t n)
 {
     if (x->replay.overflow || n == 0)
         return;
-    /* only where a retry could happen: an idempotent request on a reused connection, or any
-     * request to an HTTP/2 server (which may refuse a stream it did not process) */
+    /* only where a retry could happen: an idempotent request with another try left (another
+     * server, or a fresh connection after a reused one), or any request to an HTTP/2 server
+     * (which may refuse a stream it did not process) */
     bool h2 = x->b->h2s != NULL;
-    if (!x->replay.p && ((!x->b->reused && !h2) || x->retried_stale ||
-                         (!h2 && !rp_method_idempotent(x->req.meth)) ||
+    bool another_try = x->tries < x->upstream->retries.tries || (x->b->reused && !x->retried_stale);
+    if (!x->replay.p && ((!another_try && !h2) || (!h2 && !rp_method_idempotent(x->req.meth)) ||
                          (x->req.body == RP_BODY_LENGTH && x->req.content_length > REPLAY_MAX))) {
         x->replay.overflow = true;
         return;
@@ -62,42 +64,59 @@ static void replay_keep(struct rp_exchange *x, const char *p, size_t n)
     x->replay.n += n;
 }
 
+/* How long to wait for backend bytes: the per-try timeout until the response head arrived
+ * (so that a retry still has time), the backend read timeout after. */
+static uint64_t wait_timeout(const struct rp_exchange *x)
+{
+    uint64_t t = x->upstream->retries.try_timeout;
+    return t && !x->resp_parsed ? t : x->cfg->timeouts.backend_read;
+}
+
 /* Connect (or take a pooled connection) to the next server and queue the request head.
- * fresh: never use the pool (a retry after a stale pooled connection). */
+ * fresh: the same server again on a new connection (after a stale pooled one). */
 static void connect_next(struct rp_exchange *x, bool fresh)
 {
     const struct rp_upstream_conf *u = x->upstream;
     struct rp_worker *w = x->w;
-    uint32_t ones[64];
-    for (uint32_t i = 0; i < 64; i++)
-        ones[i] = 1; /* TEMPORARY until selection lands */
-    while (x->tries < u->nservers || fresh) {
-        uint32_t idx;
-        if (fresh)
-            idx = x->server_idx;
-        else if (x->tries == 0)
-            idx = rp_lb_round_robin.pick(
-                x->slot->lb[u->index],
-                &(struct rp_lb_pick){.u = u, .weight = ones, .ncand = u->nservers});
-        else
-            idx = (x->server_idx + 1) % u->nservers;
-        if (!fresh)
+    for (;;) {
+        if (fresh) {
+            rp_upstream_attempt_reopen(x);
+        } else {
+            if (x->tries >= u->retries.tries || (x->tries > 0 && !rp_upstream_retry_allowed(x)))
+                break;
+            enum rp_select_result r = rp_upstream_select(x);
+            if (r == RP_SEL_FULL && rp_upstream_enqueue(x))
+                return; /* the queue calls rp_proxy_resume when a place opens */
+            if (r != RP_SEL_OK) {
+                if (r == RP_SEL_NONE && x->tries > 0)
+                    break; /* every server it could try failed: their error */
+                rp_log_warn("upstream %s: %s: 503", u->name,
+                            r == RP_SEL_FULL ? "every server is at max_conns and the queue is full"
+                                             : "no usable server");
+                rp_upstream_unavailable(x);
+                return;
+            }
+            rp_upstream_dequeue(x);
             x->tries++;
-        x->server_idx = idx;
-        const struct rp_server_conf *srv = &u->servers[idx];
-        const struct rp_sockaddr *addr = &srv->addr;
-        snprintf(x->upstream_addr, sizeof(x->upstream_addr), "%s", addr->text);
+        }
+        const struct rp_server_conf *conf = &u->servers[x->server_idx];
+        struct rp_server_conf srv = *conf; /* with the live address of a resolve slot */
+        rp_server_addr(conf, &srv.addr);
+        snprintf(x->upstream_addr, sizeof(x->upstream_addr), "%s", srv.addr.text);
         struct rp_bconn *b = NULL;
         int err = 0;
         if (u->protocol != RP_UP_HTTP1)
-            b = rp_h2b_open(w, u, srv, &err); /* a stream on a shared connection */
-        else if (!(b = fresh ? NULL : rp_pool_take(w, u, srv)))
-            b = rp_bconn_connect(w, u, srv, &err);
+            b = rp_h2b_open(w, u, &srv, &err); /* a stream on a shared connection */
+        else if (!(b = fresh ? NULL : rp_pool_take(w, u, &srv)))
+            b = rp_bconn_connect(w, u, &srv, &err);
         fresh = false;
+        x->upstream_start_us = rp_clock_mono_us();
         if (!b) {
-            rp_log_warn("upstream %s: connect to %s failed: %s", u->name, addr->text,
+            rp_log_warn("upstream %s: connect to %s failed: %s", u->name, srv.addr.text,
                         strerror(-err));
             x->fail_status = 502;
+            rp_upstream_attempt_result(x, RP_ATTEMPT_CONNECT_FAIL);
+            rp_upstream_attempt_close(x);
             continue;
         }
         if (!x->backend_head.p) {
@@ -120,13 +139,16 @@ static void connect_next(struct rp_exchange *x, bool fresh)
             rp_buf_put(&b->out, x->replay.p, again); /* the body sent on the dead connection */
         b->x = x;
         x->b = b;
-        x->upstream_start_us = rp_clock_mono_us();
         rp_timer_arm(&w->loop, &b->timer,
-                     b->connecting || b->handshaking ? x->cfg->timeouts.connect
-                                                     : x->cfg->timeouts.backend_read);
+                     b->connecting || b->handshaking ? x->cfg->timeouts.connect : wait_timeout(x));
         return;
     }
     rp_exchange_error(x, x->fail_status ? x->fail_status : 502);
+}
+
+void rp_proxy_resume(struct rp_exchange *x)
+{
+    connect_next(x, false);
 }
 
 void rp_proxy_start(struct rp_exchange *x)
@@ -135,6 +157,10 @@ void rp_proxy_start(struct rp_exchange *x)
     x->handler = RP_H_PROXY;
     x->upstream = x->route->upstream;
     x->upgrade = x->req.upgrade;
+    if (x->upstream->rt) {
+        atomic_fetch_add_explicit(&x->upstream->rt->active, 1, memory_order_relaxed);
+        x->lb_active = true;
+    }
     /* RP_BODY_CLOSE: an HTTP/2 request body that ends with its stream (no content-length) */
     x->req_out.kind = x->req.body == RP_BODY_LENGTH ? RP_OUT_LENGTH
                       : x->req.body == RP_BODY_CHUNKED || x->req.body == RP_BODY_CLOSE
@@ -149,6 +175,15 @@ void rp_proxy_start(struct rp_exchange *x)
     connect_next(x, false);
 }
 
+/* A retry on another server after this failure is safe: nothing of the response reached the
+ * client, the body can be sent again, and either the server cannot have processed the request
+ * (no connection, a refused stream) or the method is idempotent (RFC 9110 9.2.2). */
+static bool may_retry_elsewhere(const struct rp_exchange *x, bool unprocessed)
+{
+    return !x->resp_head_sent && body_replayable(x) &&
+           (unprocessed || rp_method_idempotent(x->req.meth));
+}
+
 /* A backend connection failed; retry where that is safe, else answer 502/504 or cut the
  * client connection when the response had already started. */
 static void backend_failed(struct rp_exchange *x)
@@ -161,6 +196,12 @@ static void backend_failed(struct rp_exchange *x)
     bool refused = b->refused && !x->resp_parsed; /* not processed: safe whatever the method */
     x->b = NULL;
     rp_bconn_close(b);
+    /* a pooled connection the server had closed, or a refused stream, says nothing bad of it */
+    rp_upstream_attempt_result(x, stale || refused ? RP_ATTEMPT_CANCELLED
+                                  : timed_out      ? RP_ATTEMPT_TIMEOUT
+                                  : was_connecting ? RP_ATTEMPT_CONNECT_FAIL
+                                                   : RP_ATTEMPT_RESET);
+    rp_upstream_attempt_close(x);
     if (x->resp_head_sent) {
         rp_exchange_fail(x);
         return;
@@ -173,8 +214,7 @@ static void backend_failed(struct rp_exchange *x)
         connect_next(x, false);
         return;
     }
-    if ((stale || refused) && !x->retried_stale && (refused || rp_method_idempotent(x->req.meth)) &&
-        body_replayable(x)) {
+    if ((stale || refused) && !x->retried_stale && may_retry_elsewhere(x, refused)) {
         x->retried_stale = true; /* the server closed a pooled connection: once more, fresh */
         connect_next(x, true);
         return;
@@ -184,7 +224,12 @@ static void backend_failed(struct rp_exchange *x)
     else
         rp_log_warn("upstream %s: %s closed the connection before a complete response",
                     x->upstream->name, x->upstream_addr);
-    rp_exchange_error(x, timed_out ? 504 : 502);
+    x->fail_status = timed_out ? 504 : 502;
+    if (!x->resp_parsed && may_retry_elsewhere(x, refused)) {
+        connect_next(x, false); /* idempotent: another server may answer */
+        return;
+    }
+    rp_exchange_error(x, x->fail_status);
 }
 
 static bool pump_request_body(struct rp_exchange *x)
@@ -361,6 +406,8 @@ static bool pump_response_head(struct rp_exchange *x)
                 }
                 rp_buf_consume(&b->in, (size_t)r);
                 x->resp_parsed = true;
+                rp_upstream_attempt_result(x,
+                                           x->resp.status >= 500 ? RP_ATTEMPT_5XX : RP_ATTEMPT_OK);
                 return start_response(x);
             }
         }
@@ -510,7 +557,7 @@ bool rp_proxy_step(struct rp_exchange *x)
         }
         b->connecting = false;
         if (!b->handshaking) /* TLS: the connect timeout covers the handshake too */
-            rp_timer_arm(&x->w->loop, &b->timer, x->cfg->timeouts.backend_read);
+            rp_timer_arm(&x->w->loop, &b->timer, wait_timeout(x));
         progress = true;
     }
     if (b->handshaking) {
@@ -525,7 +572,7 @@ bool rp_proxy_step(struct rp_exchange *x)
             backend_failed(x);
             return true;
         }
-        rp_timer_arm(&x->w->loop, &b->timer, x->cfg->timeouts.backend_read);
+        rp_timer_arm(&x->w->loop, &b->timer, wait_timeout(x));
         progress = true;
     }
     if (s->state == RP_SS_TUNNEL)
@@ -569,7 +616,7 @@ timer:
         if (x->paused_on_client)
             rp_timer_disarm(&x->w->loop, &b->timer);
         else if (x->backend_progress || !rp_timer_armed(&b->timer))
-            rp_timer_arm(&x->w->loop, &b->timer, x->cfg->timeouts.backend_read);
+            rp_timer_arm(&x->w->loop, &b->timer, wait_timeout(x));
     }
     return progress;
 }
@@ -577,6 +624,7 @@ timer:
 void rp_proxy_release(struct rp_exchange *x, bool abort)
 {
     struct rp_bconn *b = x->b;
+    rp_upstream_exchange_end(x); /* the exchange is over (or answered locally): counters */
     if (!b)
         return;
     x->b = NULL;

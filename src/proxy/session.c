@@ -18,8 +18,6 @@
 #include "tls/tls_io.h"
 #include "tls/tls_server.h"
 
-#define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
-
 static void session_io(struct rp_io *io, uint32_t events);
 
 static struct rp_tls_ready tls_ready(struct rp_session *s)

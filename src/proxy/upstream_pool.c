@@ -20,8 +20,6 @@
 #include "tls/tls_client.h"
 #include "tls/tls_io.h"
 
-#define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
-
 static struct rp_tls_ready tls_ready(struct rp_bconn *b)
 {
     return (struct rp_tls_ready){&b->can_read, &b->can_write};

@@ -21,8 +21,7 @@
 #include "proxy/router.h"
 #include "proxy/session.h"
 #include "proxy/upstream_pool.h"
-
-#define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
+#include "proxy/upstream_select.h"
 
 struct rp_server rp_srv;
 static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -225,6 +224,7 @@ static void *worker_main(void *arg)
     w->loop.on_wake = on_wake;
     rp_timer_init(&w->drain_timer, drain_expired);
     rp_timer_init(&w->housekeeping, housekeeping);
+    rp_upstream_queue_init(w);
     rp_timer_arm(&w->loop, &w->housekeeping, 1000);
     pick_up_config(w);
     for (uint32_t i = 0; rc == 0 && i < w->nlisteners; i++)

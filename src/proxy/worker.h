@@ -14,6 +14,7 @@
 struct rp_session;
 struct rp_bconn;
 struct rp_h2b_conn;
+struct rp_exchange;
 
 /* This worker's reference to one config snapshot. Exchanges pin the slot they started on
  * (a plain counter: only this thread touches it); the snapshot is released when the slot is
@@ -63,6 +64,12 @@ struct rp_worker {
     struct rp_pool *pools;
     uint32_t npools;
     struct rp_h2b_conn *h2b_conns; /* HTTP/2 backend connections (src/h2/h2_backend.c) */
+
+    /* exchanges waiting for a server below max_conns (src/proxy/upstream_select.c), FIFO */
+    struct rp_exchange *lbq_head, *lbq_tail;
+    uint32_t lbq_len;
+    struct rp_timer lbq_timer; /* polls while not empty: other workers free servers too */
+    struct rp_defer lbq_defer; /* a server of this worker was freed */
 
     bool draining;
     bool exit;
