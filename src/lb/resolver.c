@@ -77,6 +77,16 @@ static const char *status_text(enum rp_dns_status st)
     return st == TIMEOUT_STATUS ? "timeout" : rp_dns_status_name(st);
 }
 
+/* How one query of a finished resolution went, for the failure warning. */
+static const char *outcome(const struct query *q)
+{
+    if (q->failed)
+        return status_text(q->last);
+    if (q->res.naddrs)
+        return "ok";
+    return q->last == RP_DNS_NXDOMAIN ? "NXDOMAIN" : "no records";
+}
+
 static uint16_t random_id(void)
 {
     uint16_t v;
@@ -328,7 +338,7 @@ static void finish(struct name_ent *e)
         if (!e->failing)
             rp_log_warn("upstream %s: %s: lookup failed (A: %s, AAAA: %s); keeping the last "
                         "addresses, retrying every %llums",
-                        e->upstream, e->host, status_text(qa->last), status_text(q6->last),
+                        e->upstream, e->host, outcome(qa), outcome(q6),
                         (unsigned long long)R.min_ms);
         e->failing = true;
         if (got) /* A failed but AAAA answered: take the IPv6 side now */
