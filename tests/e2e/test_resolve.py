@@ -92,8 +92,9 @@ class Dnsmasq:
             argv.append("--user=root")  # the hosts file is under a private tmp directory
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
-        util.wait_for(lambda: self.proc.poll() is None and dns_query_a(self.port, NAME) == sorted(ips),
-                      timeout=10, what="dnsmasq to answer")
+        util.wait_for(
+            lambda: self.proc.poll() is None and dns_query_a(self.port, NAME) == sorted(ips),
+            timeout=10, what="dnsmasq to answer")
         return self
 
     def write(self, ips):
@@ -159,8 +160,8 @@ class IpBackend:
         self.server = ThreadingHTTPServer((ip, port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
-                                       daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       kwargs={"poll_interval": 0.1}, daemon=True)
         self.thread.start()
 
     def count(self):
