@@ -25,13 +25,23 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
+def free_dns_port():
+    """A port free on 127.0.0.1 for UDP and TCP both (dnsmasq listens on both)."""
+    for _ in range(50):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            t.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            u.close()
+            t.close()
+    raise AssertionError("no port free for both UDP and TCP on 127.0.0.1")
 
 
 def dns_query_a(port, name, timeout=0.5):
@@ -74,7 +84,7 @@ class Dnsmasq:
 
     def __init__(self, tmp, port=None):
         self.tmp = tmp
-        self.port = port or free_udp_port()
+        self.port = port or free_dns_port()
         self.hosts = tmp / "dns-hosts"
         self.log = tmp / "dnsmasq.log"
         self.proc = None
@@ -90,11 +100,21 @@ class Dnsmasq:
         ]
         if os.getuid() == 0:
             argv.append("--user=root")  # the hosts file is under a private tmp directory
+        self.errfile = open(self.tmp / "dnsmasq.stderr", "ab")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        util.wait_for(
-            lambda: self.proc.poll() is None and dns_query_a(self.port, NAME) == sorted(ips),
-            timeout=10, what="dnsmasq to answer")
+                                     stderr=self.errfile)
+
+        def ready():
+            if self.proc.poll() is not None:
+                err = (self.tmp / "dnsmasq.stderr").read_text(errors="replace")
+                raise RuntimeError(f"dnsmasq exited with {self.proc.returncode}: {err}")
+            return dns_query_a(self.port, NAME) == sorted(ips)
+
+        try:
+            util.wait_for(ready, timeout=10, what="dnsmasq to answer")
+        except AssertionError:
+            self.stop()
+            raise
         return self
 
     def write(self, ips):
@@ -116,6 +136,9 @@ class Dnsmasq:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         self.proc = None
+        if getattr(self, "errfile", None):
+            self.errfile.close()
+            self.errfile = None
 
 
 @pytest.fixture
@@ -123,9 +146,14 @@ def dns(tmp_path):
     started = []
 
     def factory(*ips, port=None):
-        d = Dnsmasq(tmp_path, port).start(*ips)
-        started.append(d)
-        return d
+        for attempt in range(3):  # a port free a moment ago may be taken since
+            d = Dnsmasq(tmp_path, port)
+            started.append(d)
+            try:
+                return d.start(*ips)
+            except AssertionError:
+                if port is not None or attempt == 2:
+                    raise
 
     yield factory
     for d in started:
