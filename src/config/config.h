@@ -360,6 +360,8 @@ struct rp_config *rp_config_from_cli(const char *listen, const char *const *to, 
 /* Parse "127.0.0.1:8080", ":8080" (all IPv4), "[::1]:8080", "localhost:8080" (resolved now).
  * Returns 0 or -1 with a reason in *why. */
 int rp_sockaddr_parse(const char *text, struct rp_sockaddr *out, const char **why);
+/* The *why of rp_sockaddr_parse for a well-formed host name that does not resolve now. */
+extern const char rp_sockaddr_unresolved[];
 /* Every address of host (system resolver, now), with port, at most max, without duplicates;
  * returns how many (0 when it does not resolve). */
 int rp_sockaddr_resolve_all(const char *host, uint16_t port, struct rp_sockaddr *out, int max);
