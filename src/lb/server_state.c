@@ -375,3 +375,36 @@ void rp_server_check_result(const struct rp_upstream_conf *u, const struct rp_se
         }
     }
 }
+
+/* ---- counters ---- */
+
+void rp_lb_state_log(const struct rp_config *cfg)
+{
+    uint64_t now = rp_clock_mono_ms();
+    for (uint32_t i = 0; i < cfg->nupstreams; i++) {
+        const struct rp_upstream_conf *u = &cfg->upstreams[i];
+        const struct rp_upstream_rt *ur = u->rt;
+        if (ur)
+            rp_log_info("upstream %s: active %u, retries %llu (denied by budget %llu), 503 "
+                        "unavailable %llu, queued %llu (timed out %llu)",
+                        u->name, atomic_load(&ur->active),
+                        (unsigned long long)atomic_load(&ur->retries),
+                        (unsigned long long)atomic_load(&ur->budget_denied),
+                        (unsigned long long)atomic_load(&ur->unavailable),
+                        (unsigned long long)atomic_load(&ur->queued),
+                        (unsigned long long)atomic_load(&ur->queue_timeouts));
+        for (uint32_t j = 0; j < u->nservers; j++) {
+            const struct rp_server_conf *s = &u->servers[j];
+            const struct rp_server_rt *rt = s->rt;
+            struct rp_sockaddr addr;
+            if (!rt || !rp_server_addr(s, &addr))
+                continue;
+            rp_log_info("upstream %s: server %s %s, in flight %u, requests %llu, failures %llu, "
+                        "latency %.1fms, weight %u",
+                        u->name, addr.text, rp_server_state_name(rp_server_state(s, now)),
+                        atomic_load(&rt->inflight), (unsigned long long)atomic_load(&rt->requests),
+                        (unsigned long long)atomic_load(&rt->failures),
+                        (double)atomic_load(&rt->ewma_ns) / 1e6, s->weight);
+        }
+    }
+}

@@ -111,6 +111,9 @@ uint64_t rp_server_ewma_ns(const struct rp_server_conf *srv, uint64_t now_us);
 void rp_server_check_result(const struct rp_upstream_conf *u, const struct rp_server_conf *srv,
                             bool ok, const char *why);
 
+/* Log one line per upstream and per server of cfg with its state and counters (SIGUSR2). */
+void rp_lb_state_log(const struct rp_config *cfg);
+
 /* Name for logs and counters: "up", "down", "ejected", "drain", "absent". */
 const char *rp_server_state_name(enum rp_server_state st);
 
