@@ -2,8 +2,11 @@
 # health checks, slow start), the max_conns queue, the retry budget in a total outage, what is
 # and is not retried (POST after its body left, refused connects, the per-try timeout), 503 with
 # Retry-After when no server is usable, backup servers, and passive ejection.
+import signal
 import threading
 import time
+
+import pytest
 
 from util import (Client, free_port, get, http, make_config, scale_conc, scale_size, wait_for)
 
@@ -132,15 +135,30 @@ class Load:
             assert not t.is_alive(), "a load thread hung"
 
 
-def test_server_killed_and_restarted_under_load(rampart, backend):
+BUDGET_BUG = ("the retry budget (default 20% of active, min 3) refuses the retries of requests "
+              "whose connect was refused by the killed server: a burst of them right after the "
+              "kill gets 502 (SIGUSR2: 'denied by budget' > 0) and no log line says why; "
+              "deterministic repro: test_refused_connects_are_retried_beyond_the_budget")
+
+
+# strict=False: how many requests meet the refused connects at once varies from run to run (in
+# about half of the runs none is refused a retry)
+@pytest.mark.parametrize("budget", [
+    pytest.param("default", marks=pytest.mark.xfail(strict=False, reason=BUDGET_BUG)),
+    "roomy"])
+def test_server_killed_and_restarted_under_load(rampart, backend, budget):
+    """A server dies (listener closed, connections reset) and comes back on the same port while
+    50 clients keep sending: no client sees an error. "roomy" lifts the retry budget so that
+    only the failover itself is under test."""
     total = scale_size(10000)
     bs = [backend(f"s{i}") for i in range(3)]
     victim = bs[1]
     hc = {"path": "/", "interval": "200ms", "rise": 2, "fall": 2}
     servers = [{"address": b.address, "slow_start": "2s"} for b in bs]
-    r = rampart(lb_config(servers, workers=2, health_check=hc))
+    retries = {"budget_min": 100} if budget == "roomy" else {}
+    r = rampart(lb_config(servers, workers=2, health_check=hc, retries=retries))
     names = {"s0", "s1", "s2", "s1-again"}
-    load = Load(r.port, scale_conc(50), names)
+    load = Load(r.port, 50, names)  # not scaled down: the kill must hit many requests at once
     load.start()
     try:
         load.wait_count(total // 5, timeout=60)
@@ -158,7 +176,10 @@ def test_server_killed_and_restarted_under_load(rampart, backend):
         load.wait_count(total, timeout=60)
     finally:
         load.finish()
-    assert not load.errors, f"{len(load.errors)} client-visible errors: {load.errors[:10]}"
+        r.signal(signal.SIGUSR2)  # the counters (retries, budget denials) into the log
+        wait_log(r, "budget", timeout=5)
+    assert not load.errors, (f"{len(load.errors)} client-visible errors: {load.errors[:10]}\n"
+                             f"{r.logs(4000)}")
     assert load.count() >= total
     assert hits(reborn, "/item") > 0
     assert load.by_name.get("s1-again", 0) == hits(reborn, "/item")
@@ -203,7 +224,7 @@ def test_queue_waits_for_a_free_place(rampart, backend):
     assert st["max"] == 2, st  # never more than max_conns at the server, and both places used
     assert hits(b, "/work") == 8
     assert elapsed >= 0.9  # 8 requests of 0.3 s two at a time cannot take less than 1.2 s
-    assert "503" not in r.stderr_text()
+    assert ": 503" not in r.stderr_text()
 
 
 def test_queue_full_or_timed_out_is_503(rampart, backend):
@@ -290,6 +311,25 @@ def test_retry_budget_caps_retries_under_concurrency(rampart, backend):
     requests = nclients * each
     attempts = sum(b.nrequests for b in bs)
     assert requests < attempts < 2 * requests, (requests, attempts)
+
+
+@pytest.mark.xfail(strict=True, reason=BUDGET_BUG)
+def test_refused_connects_are_retried_beyond_the_budget(rampart, backend):
+    """Nothing reached a server whose connect was refused, so its requests are retried on
+    another server whatever the budget: 20 concurrent GETs over a closed port and two servers
+    that take 1 s to answer; about 7 meet the refusal at once, more than the budget's 4 (20% of
+    20) retries in flight."""
+    slow = [backend(f"slow{i}") for i in range(2)]
+    st = [concurrency_tracker(b, "/", 1.0) for b in slow]
+    dead = closed_port()
+    r = rampart(lb_config([f"127.0.0.1:{dead}"] + [b.address for b in slow], outlier=False))
+    res = in_threads(lambda i: get(r.port, f"/burst/{i}", timeout=30), [(i,) for i in range(20)])
+    r.signal(signal.SIGUSR2)
+    wait_log(r, "denied by budget", timeout=5)
+    statuses = [x.status if not isinstance(x, Exception) else repr(x) for x in res]
+    assert statuses == [200] * 20, (statuses, r.logs(3000))
+    assert sum(hits(b, "/burst") for b in slow) == 20
+    assert max(s["max"] for s in st) > 0
 
 
 # ---------------------------------------------------------------------------------------------
