@@ -187,25 +187,7 @@ enum rp_select_result rp_upstream_select(struct rp_exchange *x)
 
 bool rp_upstream_retry_allowed(struct rp_exchange *x)
 {
-    const struct rp_upstream_conf *u = x->upstream;
-    struct rp_upstream_rt *rt = u->rt;
-    if (!rt || x->lb_retrying)
-        return true; /* an exchange counts once however many retries it makes */
-    unsigned active = atomic_load_explicit(&rt->active, memory_order_relaxed);
-    unsigned cap = (unsigned)((uint64_t)active * u->retries.budget / 100);
-    if (cap < u->retries.budget_min)
-        cap = u->retries.budget_min;
-    unsigned cur = atomic_load_explicit(&rt->retrying, memory_order_relaxed);
-    do {
-        if (cur >= cap) {
-            atomic_fetch_add_explicit(&rt->budget_denied, 1, memory_order_relaxed);
-            return false;
-        }
-    } while (!atomic_compare_exchange_weak_explicit(&rt->retrying, &cur, cur + 1,
-                                                    memory_order_relaxed, memory_order_relaxed));
-    atomic_fetch_add_explicit(&rt->retries, 1, memory_order_relaxed);
-    x->lb_retrying = true;
-    return true;
+    return rp_lb_budget_retry(x->upstream, rp_clock_mono_ms());
 }
 
 /* ---- attempts ---- */
@@ -258,11 +240,9 @@ void rp_upstream_exchange_end(struct rp_exchange *x)
     rp_upstream_attempt_close(x);
     rp_upstream_dequeue(x);
     struct rp_upstream_rt *rt = x->upstream ? x->upstream->rt : NULL;
-    if (rt && x->lb_retrying)
-        atomic_fetch_sub_explicit(&rt->retrying, 1, memory_order_relaxed);
     if (rt && x->lb_active)
         atomic_fetch_sub_explicit(&rt->active, 1, memory_order_relaxed);
-    x->lb_retrying = x->lb_active = false;
+    x->lb_active = false;
 }
 
 void rp_upstream_unavailable(struct rp_exchange *x)
