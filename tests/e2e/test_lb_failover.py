@@ -364,6 +364,46 @@ def test_get_retried_on_the_live_server_post_not(rampart, backend):
         assert hits(bad, f"/p/{i}") + hits(good, f"/p/{i}") == 1
 
 
+@pytest.mark.parametrize("method,retried", [
+    ("GET", True), ("HEAD", True), ("PUT", True), ("DELETE", True), ("OPTIONS", True),
+    ("POST", False), ("PATCH", False)])
+def test_close_without_response_retried_only_for_idempotent_methods(rampart, backend, method,
+                                                                    retried):
+    bad, good = backend("bad"), backend("good")
+    bad.on("/", closer)
+    r = rampart(lb_config([bad.address, good.address], outlier=False))
+    statuses = []
+    for i in range(4):
+        resp = http(r.port, method, f"/m/{i}", body=b"v" * 1000)
+        statuses.append(resp.status)
+        assert resp.status in ((200,) if retried else (200, 502)), resp
+        if resp.status == 200 and method != "HEAD":
+            assert resp.body == f"good {method} /m/{i}\n".encode(), resp
+    assert hits(bad, "/m", method) >= 1  # round robin sent some there first
+    if retried:
+        assert hits(good, "/m", method) == 4
+        assert good.last().body == b"v" * 1000  # the kept body was sent again
+    else:
+        assert statuses.count(502) == hits(bad, "/m", method)
+        assert statuses.count(200) == hits(good, "/m", method)
+        for i in range(4):
+            assert hits(bad, f"/m/{i}") + hits(good, f"/m/{i}") == 1
+
+
+def test_put_with_a_large_body_is_not_retried(rampart, backend):
+    """A body over the 64 KiB kept for a replay makes even a PUT final once it was sent."""
+    bad, good = backend("bad"), backend("good")
+    bad.on("/", closer)
+    r = rampart(lb_config([bad.address, good.address], outlier=False))
+    body = b"L" * (100 * 1024)
+    statuses = [http(r.port, "PUT", f"/big/{i}", body=body).status for i in range(4)]
+    assert set(statuses) == {200, 502}, statuses
+    assert statuses.count(502) == hits(bad, "/big", "PUT")
+    assert statuses.count(200) == hits(good, "/big", "PUT")
+    with good.lock:
+        assert all(q.body_len == len(body) for q in good.requests)
+
+
 def test_post_retried_when_the_connect_was_refused(rampart, backend):
     good = backend("good")
     dead = closed_port()
