@@ -278,20 +278,24 @@ static const char *result_name(enum rp_attempt_result r)
     }
 }
 
-/* Eject srv unless that would put more than outlier.max_ejected percent of u out (one server
- * may always go). */
+/* Eject srv unless that would put more than outlier.max_ejected percent of u out, counting
+ * servers already ejected or down by health checks (one server may always go, unless it is
+ * the only one: like nginx, a lone server is never taken out by failures, since 503 for
+ * everyone would not be better than its errors). */
 static void maybe_eject(const struct rp_upstream_conf *u, const struct rp_server_conf *srv,
                         enum rp_attempt_result why, uint64_t now_ms)
 {
     struct rp_server_rt *rt = srv->rt;
     const struct rp_outlier_conf *o = &u->outlier;
-    uint32_t out = 0;
-    for (uint32_t i = 0; i < u->nservers; i++)
-        if (u->servers[i].rt && &u->servers[i] != srv &&
-            rp_server_state(&u->servers[i], now_ms) == RP_SRV_EJECTED)
+    uint32_t out = 0, present = 0;
+    for (uint32_t i = 0; i < u->nservers; i++) {
+        enum rp_server_state st = rp_server_state(&u->servers[i], now_ms);
+        present += st != RP_SRV_ABSENT;
+        if (&u->servers[i] != srv && (st == RP_SRV_EJECTED || st == RP_SRV_DOWN))
             out++;
-    uint32_t cap = u->nservers * o->max_ejected / 100;
-    if (cap < 1)
+    }
+    uint32_t cap = present * o->max_ejected / 100;
+    if (cap < 1 && present > 1)
         cap = 1;
     if (out + 1 > cap)
         return;
