@@ -3,6 +3,8 @@
 # and is not retried (POST after its body left, refused connects, the per-try timeout), 503 with
 # Retry-After when no server is usable, backup servers, and passive ejection.
 import signal
+import socket
+import struct
 import threading
 import time
 
@@ -388,6 +390,50 @@ def test_close_without_response_retried_only_for_idempotent_methods(rampart, bac
         assert statuses.count(200) == hits(good, "/m", method)
         for i in range(4):
             assert hits(bad, f"/m/{i}") + hits(good, f"/m/{i}") == 1
+
+
+def resetter(be, req, conn):
+    """Reads the request, then resets the connection (RST, no FIN)."""
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    return False
+
+
+def test_reset_without_response_is_retried_for_get(rampart, backend):
+    bad, good = backend("bad"), backend("good")
+    bad.on("/", resetter)
+    r = rampart(lb_config([bad.address, good.address], outlier=False))
+    for i in range(4):
+        resp = get(r.port, f"/rst/{i}")
+        assert resp.status == 200 and resp.body == f"good GET /rst/{i}\n".encode(), resp
+    assert hits(bad, "/rst") >= 1 and hits(good, "/rst") == 4
+
+
+def test_no_retry_once_the_response_started(rampart, backend):
+    """A server that dies inside its response body: the client already has the head, so the
+    response is cut (the connection closes short of Content-Length), never restarted elsewhere."""
+    bad, good = backend("bad"), backend("good")
+
+    def truncate(be, req, conn):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"t" * 10)
+        return False
+
+    bad.on("/", truncate)
+    r = rampart(lb_config([bad.address, good.address], outlier=False))
+    cut = 0
+    for i in range(4):
+        with Client(r.port) as c:
+            c.send(f"GET /t/{i} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            try:
+                resp = c.read_response()
+            except (EOFError, ConnectionResetError):
+                cut += 1  # head and 10 bytes, then the connection ended
+                continue
+            assert resp.status == 200 and resp.body == f"good GET /t/{i}\n".encode(), resp
+    assert cut == hits(bad, "/t") >= 1
+    assert hits(good, "/t") == 4 - cut
+    for i in range(4):
+        assert hits(bad, f"/t/{i}") + hits(good, f"/t/{i}") == 1
+    wait_log(r, f"upstream app: {bad.address} sent a truncated or malformed body", timeout=5)
 
 
 def test_put_with_a_large_body_is_not_retried(rampart, backend):
