@@ -237,7 +237,7 @@ def test_queue_full_or_timed_out_is_503(rampart, backend):
     queued = threading.Thread(target=lambda: waited.append(get(r.port, "/extra/q")), daemon=True)
     queued.start()
     time.sleep(0.05)
-    direct = [get(r.port, f"/extra/{i}") for i in range(2)]
+    direct = in_threads(lambda i: get(r.port, f"/extra/{i}"), [(0,), (1,)])
     queued.join(10)
     for t in threads:
         t.join(30)
