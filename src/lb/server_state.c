@@ -256,10 +256,19 @@ static void ewma_sample(struct rp_server_rt *rt, uint64_t latency_us, uint64_t n
     atomic_store_explicit(&rt->ewma_ns, (uint64_t)next, memory_order_relaxed);
 }
 
+/* Read with the decay since the last sample applied, as if zeros had been observed since: a
+ * server that stopped being picked because of one slow answer drifts back into contention
+ * instead of starving forever. */
 uint64_t rp_server_ewma_ns(const struct rp_server_conf *srv, uint64_t now_us)
 {
-    (void)now_us;
-    return srv->rt ? atomic_load_explicit(&srv->rt->ewma_ns, memory_order_relaxed) : 0;
+    if (!srv->rt)
+        return 0;
+    uint64_t v = atomic_load_explicit(&srv->rt->ewma_ns, memory_order_relaxed);
+    uint64_t stamp = atomic_load_explicit(&srv->rt->ewma_stamp_us, memory_order_relaxed);
+    if (!v || now_us <= stamp)
+        return v;
+    uint64_t d = (uint64_t)((double)v * exp(-(double)(now_us - stamp) / EWMA_DECAY_US));
+    return d ? d : 1; /* still "has samples" */
 }
 
 static const char *result_name(enum rp_attempt_result r)

@@ -126,6 +126,14 @@ static void test_ejection(void)
     CHECK_INT(rp_server_state(&u->servers[0], now + 3000), RP_SRV_UP);
     CHECK(atomic_load(&u->servers[0].rt->failures) >= 11);
     CHECK(atomic_load(&u->servers[0].rt->ewma_ns) > 0);
+    /* peak EWMA: a slow sample counts at once; unpicked, the estimate decays (tau 10 s) */
+    rp_server_attempt_result(u, &u->servers[3], RP_ATTEMPT_OK, 50000, now);
+    uint64_t at = now * 1000;
+    CHECK_INT(rp_server_ewma_ns(&u->servers[3], at), 50000000);
+    uint64_t later = rp_server_ewma_ns(&u->servers[3], at + 10000000);
+    CHECK(later > 18000000 && later < 19000000); /* 50 ms / e */
+    rp_server_attempt_result(u, &u->servers[3], RP_ATTEMPT_OK, 1000, now);
+    CHECK(rp_server_ewma_ns(&u->servers[3], at) > 1000000); /* a fast one only pulls it down */
     rp_config_unref(c);
 }
 
