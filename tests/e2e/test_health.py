@@ -11,7 +11,7 @@ import trustme
 
 import util
 from tlsbackend import TlsBackend
-from util import get, make_config, wait_for
+from util import get, make_config, reload_to, wait_for
 
 
 
@@ -89,12 +89,6 @@ def served_by(r, n=12):
     return names
 
 
-def reload_to(r, cfg, timeout=10.0):
-    before = r.stderr_text().count("reloaded ")
-    r.write_config(cfg)
-    r.reload()
-    wait_for(lambda: r.stderr_text().count("reloaded ") > before, timeout=timeout,
-             what="the reload to be logged")
 
 
 def test_startup_line_and_check_request(rampart, backend):

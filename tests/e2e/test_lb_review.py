@@ -7,7 +7,7 @@ import socket
 import time
 
 import util
-from util import Client, get, make_config, wait_for
+from util import Client, get, make_config, reload_to, wait_for
 
 
 def lb_config(servers, port=None, top=None, **up):
@@ -22,12 +22,6 @@ def lb_config(servers, port=None, top=None, **up):
                        **(top or {}))
 
 
-def reload_to(r, cfg, timeout=10.0):
-    before = r.stderr_text().count("reloaded ")
-    r.write_config(cfg)
-    r.reload()
-    wait_for(lambda: r.stderr_text().count("reloaded ") > before, timeout=timeout,
-             what="the reload to be logged")
 
 
 # ---- a retry after a partial response head -------------------------------------------------

@@ -13,19 +13,12 @@ from h2backend import H2Backend
 from test_h2_server import ENHANCE_YOUR_CALM, H2, frame, h2cfg
 from test_tls_mtls import pki  # noqa: F401 - the fixture
 from tls_pki import Pki, tls_listener
-from util import Client, free_port, get, make_config, send_raw, status_of, wait_for
+from util import Client, free_port, get, make_config, reload_to, send_raw, status_of, wait_for
 
 SUBJ = "X-Client-Cert-Subject"
 FP = "X-Client-Cert-Fingerprint"
 
 
-def reload_to(r, cfg, timeout=10.0):
-    """Writes cfg, sends SIGHUP and waits until rampart logs that the reload took effect."""
-    before = r.stderr_text().count("reloaded ")
-    r.write_config(cfg)
-    r.reload()
-    wait_for(lambda: r.stderr_text().count("reloaded ") > before, timeout=timeout,
-             what="the reload to be logged")
 
 
 @pytest.fixture

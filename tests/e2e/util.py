@@ -109,6 +109,15 @@ DEFAULT_TIMEOUTS = {
 }
 
 
+def reload_to(r, cfg, timeout=10.0):
+    """Writes cfg, sends SIGHUP and waits until rampart logs that the reload took effect."""
+    before = r.stderr_text().count("reloaded ")
+    r.write_config(cfg)
+    r.reload()
+    wait_for(lambda: r.stderr_text().count("reloaded ") > before, timeout=timeout,
+             what="the reload to be logged")
+
+
 def deep_merge(base, over):
     out = copy.deepcopy(base)
     for k, v in over.items():
