@@ -7,7 +7,7 @@ LB_CONNS=${BENCH_LB_CONNS:-64}
 LB_DELAY_MS=${BENCH_LB_DELAY_MS:-20} # every response of the slow backend is this late
 LB_SLOW=${BENCH_LB_SLOW:-1}          # which backend (1-4) is the slow one
 LB_SIZE=${BENCH_LB_SIZE:-128}        # response body bytes
-LB_PROXIES=${BENCH_LB_PROXIES:-"nginx-lc haproxy-lc rampart-p2c rampart-rr rampart-lc"}
+LB_PROXIES=${BENCH_LB_PROXIES:-"nginx-lc haproxy-lc rampart-p2c rampart-rr rampart-lc nginx-p2c haproxy-p2c"}
 LB_PICKS=${BENCH_LB_PICKS:-} # lb_pick_bench's picks per cell (empty: its default)
 # origin_delay and lb_pick_bench come from the build that made rampart (build/bench/), or from
 # this tree's build/ when no rampart is given.
