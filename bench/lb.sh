@@ -80,6 +80,29 @@ lb_stats() { # requests served per backend so far: "n1 n2 n3 n4"
     curl -s --max-time 2 "http://127.0.0.1:${LB_PORTS[0]}/_stats"
 }
 
+# lb_rampart_state ROUND NAME: rampart's own view at the end of a run (SIGUSR2 logs every
+# server's in-flight count and latency estimate): printed, and kept as a note for the markdown.
+lb_rampart_state() {
+    local i line=
+    kill -USR2 "$PROXY_PID" 2>/dev/null || return
+    for ((i = 0; i < 20; i++)); do
+        (($(grep -c ' latency ' "$PROXY_LOG") >= 4)) && break
+        sleep 0.05
+    done
+    line=$(awk -v p1="${LB_PORTS[0]}" -v p2="${LB_PORTS[1]}" -v p3="${LB_PORTS[2]}" \
+        -v p4="${LB_PORTS[3]}" -v slow="$LB_SLOW" '/ latency / {
+            port = $0; sub(/.* server [^ ]*:/, "", port); sub(/ .*/, "", port)
+            n = (port == p1) ? 1 : (port == p2) ? 2 : (port == p3) ? 3 : (port == p4) ? 4 : 0
+            lat = $0; sub(/.*latency /, "", lat); sub(/,.*/, "", lat)
+            inf = $0; sub(/.*in flight /, "", inf); sub(/,.*/, "", inf)
+            out = out sprintf("%s#%d%s %s (%s in flight)", out ? ", " : "", n,
+                              n == slow ? " (slow)" : "", lat, inf) }
+        END { print out }' "$PROXY_LOG")
+    [[ -n $line ]] || return
+    echo "bench: lb round $round $name: rampart's latency estimates at the end: $line"
+    note "round $round $name, rampart's latency estimates (SIGUSR2) at the end of the run: $line"
+}
+
 # lb_cell ROUND NAME: a fresh proxy, a warm-up, one measured wrk run, one raw line.
 lb_cell() {
     local round=$1 name=$2 port out before after share rps p50 p99 errs status
@@ -102,6 +125,7 @@ lb_cell() {
         if (t > 0) printf "%.2f", 100 * (A[s] - B[s]) / t; else print "-" }')
     status=ok
     kill -0 "$PROXY_PID" 2>/dev/null || status=crashed
+    [[ $status == ok && $name == rampart-* ]] && lb_rampart_state "$round" "$name"
     read -r rps p50 p99 errs _ < <("$PY" "$HERE/report.py" wrk "$out")
     [[ $rps == - && $status == ok ]] && status="wrk failed"
     printf 'lb\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$status" "$rps" "$p50" \
