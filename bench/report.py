@@ -12,6 +12,8 @@ RAW lines (tab-separated):
   idle PROXY STATUS BASE_RSS_KB LOADED_RSS_KB READY ALIVE
   tls  ROUND SCENARIO PROXY STATUS RPS P50_MS P99_MS MEAN_MS CPU_US_PER_REQ PEAK_RSS_KB ERRORS
   tlsidle PROXY STATUS BASE_RSS_KB LOADED_RSS_KB BASE_PSS_KB LOADED_PSS_KB READY ALIVE
+  lb   ROUND PROXY-BALANCER STATUS RPS P50_MS P99_MS ERRORS SLOW_SHARE_PERCENT
+  lbpick FILE   (lb_pick_bench's markdown, copied under the load-balancing table)
   note TEXT
 """
 import re
@@ -191,7 +193,67 @@ def tlsidle_rows(tlsidles):
     return head, rows
 
 
-def render(order, result, idles, notes, title, tls=None, tlsidles=()):
+LB_NAMES = {"lc": "least connections", "rr": "round robin", "p2c": "power of two choices",
+            "random": "random"}
+LB_BALANCE = {
+    "nginx-lc": "least_conn", "nginx-rr": "(round robin)", "nginx-p2c": "random two least_conn",
+    "haproxy-lc": "balance leastconn", "haproxy-rr": "balance roundrobin",
+    "haproxy-p2c": "balance random(2)", "rampart-lc": "balance: least_conn",
+    "rampart-rr": "balance: round_robin", "rampart-p2c": "balance: p2c",
+    "rampart-random": "balance: random",
+}
+
+
+def lb_cells(lbruns):
+    """Median req/s, p50, p99 and slow-backend share per proxy-balancer over the rounds."""
+    order, by = [], {}
+    for r in lbruns:
+        if r["proxy"] not in order:
+            order.append(r["proxy"])
+        by.setdefault(r["proxy"], []).append(r)
+    result = {}
+    for name, rs in by.items():
+        ok = [r for r in rs if r["status"] == "ok" and r["rps"] is not None]
+        if not ok:
+            result[name] = {"status": ", ".join(sorted({r["status"] for r in rs}))}
+            continue
+        med = lambda k: statistics.median(  # noqa: E731
+            [r[k] for r in ok if r[k] is not None] or [0.0])
+        result[name] = {"status": "ok" if len(ok) == len(rs) else f"ok {len(ok)}/{len(rs)}",
+                        "rps": med("rps"), "best": max(r["rps"] for r in ok),
+                        "p50": med("p50"), "p99": med("p99"), "share": med("share"),
+                        "p99s": [r["p99"] for r in ok], "errors": sum(r["errors"] or 0 for r in ok)}
+    return order, result
+
+
+def lb_rows(order, result):
+    head = ["proxy", "balancer", "req/s (median)", "req/s (best)", "p50 ms", "p99 ms",
+            "p99 ms per round", "% to slow backend", "errors", "req/s vs nginx lc",
+            "req/s vs haproxy lc", "p99 vs nginx lc (lower is better)",
+            "p99 vs haproxy lc (lower is better)"]
+    rank = {"nginx": 0, "haproxy": 1, "rampart": 2}
+    names = sorted(order, key=lambda n: (rank.get(n.split("-")[0], 3), n))
+    ng, ha = result.get("nginx-lc", {}), result.get("haproxy-lc", {})
+    rows = []
+    for name in names:
+        c = result[name]
+        bal = LB_BALANCE.get(name, name)
+        if "rps" not in c:
+            rows.append([name.split("-")[0], bal, c["status"]] + ["-"] * (len(head) - 3))
+            continue
+        rat = ["-"] * 4
+        if name.startswith("rampart-"):
+            rat = [ratio(c["rps"], ng.get("rps")), ratio(c["rps"], ha.get("rps")),
+                   ratio(c["p99"], ng.get("p99")), ratio(c["p99"], ha.get("p99"))]
+        status = "" if c["status"] == "ok" else f" ({c['status']})"
+        rows.append([name.split("-")[0] + status, bal, fmt(c["rps"], ".0f"),
+                     fmt(c["best"], ".0f"), fmt(c["p50"], ".3f"), fmt(c["p99"], ".3f"),
+                     " / ".join(fmt(x, ".2f") for x in c["p99s"]), fmt(c["share"], ".2f"),
+                     str(int(c["errors"]))] + rat)
+    return head, rows
+
+
+def render(order, result, idles, notes, title, tls=None, tlsidles=(), lb=None, lbpick=()):
     head = ["scenario", "proxy", "req/s (median)", "req/s (best)", "p50 ms", "p99 ms",
             "peak RSS MiB", "errors", "req/s vs nginx", "req/s vs haproxy", "RSS vs nginx",
             "RSS vs haproxy"]
@@ -251,11 +313,18 @@ def render(order, result, idles, notes, title, tls=None, tlsidles=()):
         ihead2, irows2 = tlsidle_rows(tlsidles)
         text += ["", text_table(ihead2, irows2)]
         md += ["", "## Idle TLS connections", "", md_table(ihead2, irows2)]
+    if lb and lb[0]:
+        lhead, lrows = lb_rows(*lb)
+        text += ["", text_table(lhead, lrows)]
+        md += ["", "## Load balancing: four backends, one slow", "", md_table(lhead, lrows)]
+    for path in lbpick:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            md += ["", "## Balancer pick cost (lb_pick_bench)", "", f.read().rstrip("\n")]
     return "\n".join(text), "\n".join(md) + "\n"
 
 
 def table(raw, md_path, title):
-    runs, idles, notes, tlsruns, tlsidles = [], [], [], [], []
+    runs, idles, notes, tlsruns, tlsidles, lbruns, lbpick = [], [], [], [], [], [], []
     with open(raw, encoding="utf-8") as f:
         for line in f:
             p = line.rstrip("\n").split("\t")
@@ -277,10 +346,17 @@ def table(raw, md_path, title):
                                  "loaded": num(p[4]) or 0, "pbase": num(p[5]) or 0,
                                  "ploaded": num(p[6]) or 0, "ready": int(num(p[7]) or 0),
                                  "alive": int(num(p[8]) or 0)})
+            elif p[0] == "lb" and len(p) == 9:
+                lbruns.append({"round": p[1], "proxy": p[2], "status": p[3], "rps": num(p[4]),
+                               "p50": num(p[5]), "p99": num(p[6]), "errors": num(p[7]),
+                               "share": num(p[8])})
+            elif p[0] == "lbpick" and len(p) == 2:
+                lbpick.append(p[1])
             elif p[0] == "note":
                 notes.append(p[1])
     order, result = cells(runs)
-    text, md = render(order, result, idles, notes, title, cells(tlsruns), tlsidles)
+    text, md = render(order, result, idles, notes, title, cells(tlsruns), tlsidles,
+                      lb_cells(lbruns), lbpick)
     print(text)
     with open(md_path, "w", encoding="utf-8") as f:
         f.write(md)

@@ -9,7 +9,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 RAMPART=${1:-}
 [[ -n $RAMPART && $RAMPART != /* ]] && RAMPART=$PWD/$RAMPART
 
-SECTIONS=${BENCH_SECTIONS:-"http tls"} # http: plain HTTP/1.1 (below); tls: tls.sh
+SECTIONS=${BENCH_SECTIONS:-"http tls"} # http: plain HTTP/1.1 (below); tls: tls.sh; lb: lb.sh
 if [[ -n ${BENCH_QUICK:-} ]]; then # a look in about four minutes rather than nine
     : "${BENCH_SECONDS:=5}" "${BENCH_ROUNDS:=1}" "${BENCH_TLS_SECONDS:=3}"
 fi
@@ -387,6 +387,11 @@ fi
 if [[ " $SECTIONS " == *" tls "* ]]; then
     source "$HERE/tls.sh"
     tls_section
+fi
+
+if [[ " $SECTIONS " == *" lb "* ]]; then
+    source "$HERE/lb.sh"
+    lb_section
 fi
 
 note "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
