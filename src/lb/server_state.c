@@ -250,7 +250,8 @@ void rp_server_addr_set(const struct rp_server_conf *srv, const struct rp_sockad
 
 /* ---- attempts: counters, latency, passive ejection ---- */
 
-#define EWMA_DECAY_US 10e6 /* latency samples fade with this time constant */
+#define EWMA_DECAY_US 10e6  /* latency samples fade with this time constant */
+#define EWMA_MIN_WEIGHT 0.1 /* ... and each weighs at least this much */
 
 static void ewma_sample(struct rp_server_rt *rt, uint64_t latency_us, uint64_t now_us)
 {
@@ -261,9 +262,14 @@ static void ewma_sample(struct rp_server_rt *rt, uint64_t latency_us, uint64_t n
     if (prev == 0 || sample > prev) {
         next = sample; /* peak: a slow response counts at once */
     } else {
+        /* a sample weighs by the time since the last one, but at least EWMA_MIN_WEIGHT: at
+         * thousands of responses a second the time weight alone is tiny, and one stall of
+         * the proxy (which inflates every server's samples) would stick for seconds */
         double dt = now_us > stamp ? (double)(now_us - stamp) : 0;
-        double keep = exp(-dt / EWMA_DECAY_US);
-        next = prev * keep + sample * (1 - keep);
+        double w = 1 - exp(-dt / EWMA_DECAY_US);
+        if (w < EWMA_MIN_WEIGHT)
+            w = EWMA_MIN_WEIGHT;
+        next = prev + (sample - prev) * w;
     }
     atomic_store_explicit(&rt->ewma_ns, (uint64_t)next, memory_order_relaxed);
 }
