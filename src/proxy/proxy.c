@@ -10,7 +10,6 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "h2/h2_backend.h"
-#include "lb/balancer.h"
 #include "http/h1_parse.h"
 #include "proxy/exchange_run.h"
 #include "proxy/session.h"
@@ -108,6 +107,8 @@ static void connect_next(struct rp_exchange *x, bool fresh)
             rp_upstream_dequeue(x);
             x->tries++;
         }
+        bool pooled = !fresh; /* a fresh connection is wanted only for this attempt */
+        fresh = false;
         const struct rp_server_conf *conf = &u->servers[x->server_idx];
         struct rp_server_conf srv = *conf;      /* with the live address of a resolve slot */
         if (!rp_server_addr(conf, &srv.addr)) { /* the resolver emptied it just now */
@@ -119,9 +120,8 @@ static void connect_next(struct rp_exchange *x, bool fresh)
         int err = 0;
         if (u->protocol != RP_UP_HTTP1)
             b = rp_h2b_open(w, u, &srv, &err); /* a stream on a shared connection */
-        else if (!(b = fresh ? NULL : rp_pool_take(w, u, &srv)))
+        else if (!(b = pooled ? rp_pool_take(w, u, &srv) : NULL))
             b = rp_bconn_connect(w, u, &srv, &err);
-        fresh = false;
         x->upstream_start_us = rp_clock_mono_us();
         if (!b) {
             rp_log_warn("upstream %s: connect to %s failed: %s", u->name, srv.addr.text,
