@@ -274,6 +274,15 @@ static void test_p2c(void)
     CHECK(count[0] > 4000 && count[0] < 6000); /* chosen whenever drawn: 1 - (3/4 * 2/3) */
     fix_free(&f);
 
+    /* weights count in the cost: with requests that never end, in-flight settles near 3:1,
+     * with two servers too (both always drawn) */
+    fix_init(&f, 2, (uint32_t[]){3, 1}, NULL);
+    for (int i = 0; i < 4000; i++)
+        atomic_fetch_add(&f.srv[pick(b, NULL, &f, 0, false)].rt->inflight, 1);
+    unsigned heavy = atomic_load(&f.srv[0].rt->inflight);
+    CHECK(heavy >= 2990 && heavy <= 3010);
+    fix_free(&f);
+
     /* requests that never end: p2c keeps the maximum close to the mean */
     fix_init(&f, 10, NULL, NULL);
     for (int i = 0; i < 10000; i++)
