@@ -1,5 +1,5 @@
 /* rampart: command line, start-up block, worker threads, and the signal loop (reload on SIGHUP,
- * log reopen on SIGUSR1, graceful stop on SIGTERM/SIGINT). */
+ * log reopen on SIGUSR1, upstream counters on SIGUSR2, graceful stop on SIGTERM/SIGINT). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +11,8 @@
 #include "config/check.h"
 #include "config/config.h"
 #include "core/log.h"
+#include "lb/health.h"
+#include "lb/server_state.h"
 #include "proxy/access_log.h"
 #include "proxy/worker.h"
 #include "tls/tls_server.h"
@@ -163,6 +165,7 @@ int main(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
@@ -177,6 +180,10 @@ int main(int argc, char **argv)
     rp_tls_registry_publish(cfg);
     if (rp_workers_start(cfg, n) < 0)
         return 1;
+    /* active health checks run beside the workers, following the published config */
+    int hrc = rp_health_start();
+    if (hrc < 0)
+        rp_log_error("cannot start the health checker: %s", strerror(-hrc));
     rp_log_info("rampart %s started (pid %d)", RP_VERSION, (int)getpid());
 
     /* every 2 s without a signal: certificate files that changed on disk are loaded again */
@@ -193,6 +200,12 @@ int main(int argc, char **argv)
                 reload(cfg_path, initial);
             else
                 rp_log_info("SIGHUP: running from the command line, nothing to reload");
+        } else if (sig == SIGUSR2) {
+            struct rp_config *now = rp_config_acquire_current(NULL);
+            if (now) {
+                rp_lb_state_log(now); /* upstream and server counters */
+                rp_config_unref(now);
+            }
         } else if (sig == SIGUSR1) {
             rp_log_reopen();
             rp_log_file_reopen(&rp_access_file);
@@ -203,6 +216,7 @@ int main(int argc, char **argv)
             break;
         }
     }
+    rp_health_stop(); /* before the workers: it holds a config reference of its own */
     rp_workers_stop_and_join();
     rp_config_unref(atomic_load(&rp_srv.cfg));
     rp_config_unref(initial);

@@ -253,9 +253,9 @@ static const struct rp_cfg_key retry_keys[] = {
      24 * 3600 * 1000,
      .help = "wait for a response head per attempt (default timeouts.backend_read)"},
     {"budget", RP_CFG_T_U32, offsetof(struct rp_retry_conf, budget), 0, 100,
-     .help = "retries in flight, percent of active requests (default 20)"},
+     .help = "retries at most this percent of requests, over 10-20 s (default 20)"},
     {"budget_min", RP_CFG_T_U32, offsetof(struct rp_retry_conf, budget_min), 0, 100000,
-     .help = "retries in flight always allowed (default 3)"},
+     .help = "retries per second allowed on top of the percentage (default 3)"},
 };
 
 void rp_cfg_retries(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const struct rp_cfg_node *v,

@@ -122,11 +122,10 @@ struct rp_outlier_conf {
 
 /* upstreams.NAME.retries */
 struct rp_retry_conf {
-    uint32_t tries; /* attempts per request including the first (default 3) */
-    uint64_t
-        try_timeout;     /* ms waiting for a response head per attempt; 0 = timeouts.backend_read */
-    uint32_t budget;     /* retries in flight at most this percent of active requests (20) */
-    uint32_t budget_min; /* ... but always at least this many (default 3) */
+    uint32_t tries;       /* attempts per request including the first (default 3) */
+    uint64_t try_timeout; /* ms to a response head per attempt; 0 = timeouts.backend_read */
+    uint32_t budget;      /* retries at most this percent of requests, over 10-20 s (20) */
+    uint32_t budget_min;  /* ... plus this many retries per second (default 3) */
 };
 
 /* upstreams.NAME.hash_key: what `hash` (and sticky fallback) hashes. */

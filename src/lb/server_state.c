@@ -347,6 +347,56 @@ void rp_server_attempt_result(const struct rp_upstream_conf *u, const struct rp_
         maybe_eject(u, srv, res, now_ms);
 }
 
+/* ---- retry budget ---- */
+
+#define BUDGET_WINDOW_MS 10000
+
+/* The slot of the current window, clearing the one that a new window reuses. Races only blur
+ * the count at a window boundary (a few increments land in the old window). */
+static unsigned budget_slot(struct rp_upstream_rt *rt, uint64_t now_ms)
+{
+    uint64_t win = now_ms / BUDGET_WINDOW_MS;
+    uint64_t cur = atomic_load_explicit(&rt->budget_window, memory_order_relaxed);
+    if (cur != win && atomic_compare_exchange_strong(&rt->budget_window, &cur, win)) {
+        if (win > cur + 1) { /* both windows are old */
+            atomic_store(&rt->budget_requests[(win + 1) & 1], 0);
+            atomic_store(&rt->budget_retries[(win + 1) & 1], 0);
+        }
+        atomic_store(&rt->budget_requests[win & 1], 0);
+        atomic_store(&rt->budget_retries[win & 1], 0);
+    }
+    return (unsigned)(win & 1);
+}
+
+void rp_lb_budget_request(const struct rp_upstream_conf *u, uint64_t now_ms)
+{
+    if (u->rt)
+        atomic_fetch_add_explicit(&u->rt->budget_requests[budget_slot(u->rt, now_ms)], 1,
+                                  memory_order_relaxed);
+}
+
+bool rp_lb_budget_retry(const struct rp_upstream_conf *u, uint64_t now_ms)
+{
+    struct rp_upstream_rt *rt = u->rt;
+    if (!rt)
+        return true;
+    unsigned slot = budget_slot(rt, now_ms);
+    uint64_t req = atomic_load_explicit(&rt->budget_requests[0], memory_order_relaxed) +
+                   atomic_load_explicit(&rt->budget_requests[1], memory_order_relaxed);
+    uint64_t ret = atomic_load_explicit(&rt->budget_retries[0], memory_order_relaxed) +
+                   atomic_load_explicit(&rt->budget_retries[1], memory_order_relaxed);
+    /* the window spans 10 s plus the part of the current one that has passed */
+    uint64_t secs = (BUDGET_WINDOW_MS + now_ms % BUDGET_WINDOW_MS) / 1000;
+    uint64_t cap = req * u->retries.budget / 100 + (uint64_t)u->retries.budget_min * secs;
+    if (ret >= cap) {
+        atomic_fetch_add_explicit(&rt->budget_denied, 1, memory_order_relaxed);
+        return false;
+    }
+    atomic_fetch_add_explicit(&rt->budget_retries[slot], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&rt->retries, 1, memory_order_relaxed);
+    return true;
+}
+
 /* ---- active checks ---- */
 
 void rp_server_check_result(const struct rp_upstream_conf *u, const struct rp_server_conf *srv,
@@ -372,6 +422,39 @@ void rp_server_check_result(const struct rp_upstream_conf *u, const struct rp_se
             atomic_store(&rt->healthy, false);
             rp_log_warn("upstream %s: server %s is down (%u checks failed; last: %s)", u->name,
                         addr, n, why ? why : "failed");
+        }
+    }
+}
+
+/* ---- counters ---- */
+
+void rp_lb_state_log(const struct rp_config *cfg)
+{
+    uint64_t now = rp_clock_mono_ms();
+    for (uint32_t i = 0; i < cfg->nupstreams; i++) {
+        const struct rp_upstream_conf *u = &cfg->upstreams[i];
+        const struct rp_upstream_rt *ur = u->rt;
+        if (ur)
+            rp_log_info("upstream %s: active %u, retries %llu (denied by budget %llu), 503 "
+                        "unavailable %llu, queued %llu (timed out %llu)",
+                        u->name, atomic_load(&ur->active),
+                        (unsigned long long)atomic_load(&ur->retries),
+                        (unsigned long long)atomic_load(&ur->budget_denied),
+                        (unsigned long long)atomic_load(&ur->unavailable),
+                        (unsigned long long)atomic_load(&ur->queued),
+                        (unsigned long long)atomic_load(&ur->queue_timeouts));
+        for (uint32_t j = 0; j < u->nservers; j++) {
+            const struct rp_server_conf *s = &u->servers[j];
+            const struct rp_server_rt *rt = s->rt;
+            struct rp_sockaddr addr;
+            if (!rt || !rp_server_addr(s, &addr))
+                continue;
+            rp_log_info("upstream %s: server %s %s, in flight %u, requests %llu, failures %llu, "
+                        "latency %.1fms, weight %u",
+                        u->name, addr.text, rp_server_state_name(rp_server_state(s, now)),
+                        atomic_load(&rt->inflight), (unsigned long long)atomic_load(&rt->requests),
+                        (unsigned long long)atomic_load(&rt->failures),
+                        (double)atomic_load(&rt->ewma_ns) / 1e6, s->weight);
         }
     }
 }

@@ -49,8 +49,11 @@ struct rp_server_rt {
 };
 
 struct rp_upstream_rt {
-    atomic_uint active;                 /* requests in progress on this upstream, all workers */
-    atomic_uint retrying;               /* of which retries in progress (retry budget) */
+    atomic_uint active; /* requests in progress on this upstream, all workers */
+    /* retry budget: requests and retries in the current and previous 10 s windows, by window
+     * parity; budget_window is the number of the current window */
+    atomic_uint_fast64_t budget_window;
+    atomic_uint_fast64_t budget_requests[2], budget_retries[2];
     atomic_uint ejected;                /* servers currently ejected (approximate; see outlier) */
     atomic_uint_fast64_t retries;       /* retries made */
     atomic_uint_fast64_t budget_denied; /* retries refused by the budget */
@@ -110,6 +113,18 @@ uint64_t rp_server_ewma_ns(const struct rp_server_conf *srv, uint64_t now_us);
  * why. */
 void rp_server_check_result(const struct rp_upstream_conf *u, const struct rp_server_conf *srv,
                             bool ok, const char *why);
+
+/* The retry budget of u, over a sliding window of 10 to 20 s: a retry is allowed while the
+ * retries in the window stay below retries.budget percent of its requests plus
+ * retries.budget_min per second. Bursts after a healthy period are covered by the requests
+ * that came before; a total outage costs about budget percent extra attempts, not tries times
+ * the load. rp_lb_budget_request counts a new request; rp_lb_budget_retry counts and allows a
+ * retry, or counts a refusal. */
+void rp_lb_budget_request(const struct rp_upstream_conf *u, uint64_t now_ms);
+bool rp_lb_budget_retry(const struct rp_upstream_conf *u, uint64_t now_ms);
+
+/* Log one line per upstream and per server of cfg with its state and counters (SIGUSR2). */
+void rp_lb_state_log(const struct rp_config *cfg);
 
 /* Name for logs and counters: "up", "down", "ejected", "drain", "absent". */
 const char *rp_server_state_name(enum rp_server_state st);

@@ -147,7 +147,6 @@ struct rp_exchange {
     bool attempt_open;     /* the current server's in-flight count includes this exchange */
     bool attempt_reported; /* ... and its result was reported */
     bool lb_active;        /* counted in the upstream's active requests */
-    bool lb_retrying;      /* counted in the upstream's retries in flight */
     bool queued;           /* waiting in the worker's queue for a server below max_conns */
     struct rp_exchange *q_next, *q_prev;
     uint64_t queue_deadline;   /* loop time */

@@ -160,6 +160,7 @@ void rp_proxy_start(struct rp_exchange *x)
     if (x->upstream->rt) {
         atomic_fetch_add_explicit(&x->upstream->rt->active, 1, memory_order_relaxed);
         x->lb_active = true;
+        rp_lb_budget_request(x->upstream, rp_clock_mono_ms());
     }
     /* RP_BODY_CLOSE: an HTTP/2 request body that ends with its stream (no content-length) */
     x->req_out.kind = x->req.body == RP_BODY_LENGTH ? RP_OUT_LENGTH

@@ -8,55 +8,13 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "http/params.h"
 #include "lb/balancer.h"
 #include "lb/sticky.h"
 #include "proxy/exchange_run.h"
 #include "proxy/session.h"
 
 /* ---- request keys ---- */
-
-/* The value of cookie name in the request's Cookie fields. */
-static bool cookie_value(const struct rp_msg *m, const char *name, struct rp_slice *out)
-{
-    size_t nl = strlen(name);
-    for (uint32_t i = 0; i < m->nhdrs; i++) {
-        if (!rp_slice_case_eq_cstr(m->hdrs[i].name, "cookie"))
-            continue;
-        const char *p = m->hdrs[i].value.p, *end = p + m->hdrs[i].value.n;
-        while (p < end) {
-            while (p < end && (*p == ' ' || *p == '\t' || *p == ';'))
-                p++;
-            const char *semi = memchr(p, ';', (size_t)(end - p));
-            const char *pair_end = semi ? semi : end;
-            if ((size_t)(pair_end - p) > nl && !memcmp(p, name, nl) && p[nl] == '=') {
-                out->p = p + nl + 1;
-                out->n = (size_t)(pair_end - out->p);
-                while (out->n && (out->p[out->n - 1] == ' ' || out->p[out->n - 1] == '\t'))
-                    out->n--;
-                return true;
-            }
-            p = pair_end;
-        }
-    }
-    return false;
-}
-
-static bool query_value(struct rp_slice q, const char *name, struct rp_slice *out)
-{
-    size_t nl = strlen(name);
-    const char *p = q.p, *end = q.p + q.n;
-    while (p && p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        const char *e = amp ? amp : end;
-        if ((size_t)(e - p) >= nl && !memcmp(p, name, nl) && (p + nl == e || p[nl] == '=')) {
-            out->p = p + nl + (p + nl < e);
-            out->n = (size_t)(e - out->p);
-            return true;
-        }
-        p = amp ? amp + 1 : end;
-    }
-    return false;
-}
 
 /* The client address as bytes; for ip_hash an IPv4 client counts by its /24 (as nginx does),
  * so a client that moves within its network keeps its server. */
@@ -96,11 +54,11 @@ static bool request_key(const struct rp_exchange *x, uint64_t *hash)
         break;
     }
     case RP_HK_COOKIE:
-        if (!cookie_value(&x->req, u->hash_key.name, &v))
+        if (!rp_cookie_find(&x->req, u->hash_key.name, &v))
             return false;
         break;
     case RP_HK_QUERY:
-        if (!query_value(x->req.query, u->hash_key.name, &v))
+        if (!rp_query_param(x->req.query, u->hash_key.name, &v))
             return false;
         break;
     }
@@ -137,7 +95,7 @@ static bool acquire(const struct rp_server_conf *srv)
 /* Candidate weights of one tier into w; returns how many candidates, and counts in *full the
  * usable untried servers that are at max_conns. */
 static uint32_t tier_weights(const struct rp_exchange *x, bool backup, uint64_t now_ms, uint32_t *w,
-                             uint32_t *full, uint32_t *usable)
+                             uint32_t *full)
 {
     const struct rp_upstream_conf *u = x->upstream;
     uint32_t n = 0;
@@ -147,10 +105,7 @@ static uint32_t tier_weights(const struct rp_exchange *x, bool backup, uint64_t 
         if (s->backup != backup)
             continue;
         uint32_t ew = rp_server_eff_weight(s, now_ms);
-        if (!ew)
-            continue;
-        (*usable)++;
-        if (tried(x, i))
+        if (!ew || tried(x, i))
             continue;
         if (s->max_conns && s->rt &&
             atomic_load_explicit(&s->rt->inflight, memory_order_relaxed) >= s->max_conns) {
@@ -193,13 +148,13 @@ enum rp_select_result rp_upstream_select(struct rp_exchange *x)
         return RP_SEL_NONE;
     uint64_t now_ms = rp_clock_mono_ms();
     struct rp_slice had = {0};
-    bool sticky = u->sticky.cookie && cookie_value(&x->req, u->sticky.cookie, &had);
+    bool sticky = u->sticky.cookie && rp_cookie_find(&x->req, u->sticky.cookie, &had);
     for (int attempt = 0; attempt < 4; attempt++) { /* a lost max_conns race picks again */
-        uint32_t full = 0, usable = 0;
-        uint32_t n = tier_weights(x, false, now_ms, w, &full, &usable);
-        if (!n && full && x->ntried < usable + full)
+        uint32_t full = 0;
+        uint32_t n = tier_weights(x, false, now_ms, w, &full);
+        if (!n && full)
             return RP_SEL_FULL; /* primaries are busy, not gone: wait for one */
-        if (!n && !(n = tier_weights(x, true, now_ms, w, &full, &usable)))
+        if (!n && !(n = tier_weights(x, true, now_ms, w, &full)))
             return full ? RP_SEL_FULL : RP_SEL_NONE;
         int idx = -1;
         if (sticky && x->ntried == 0) {
@@ -232,25 +187,7 @@ enum rp_select_result rp_upstream_select(struct rp_exchange *x)
 
 bool rp_upstream_retry_allowed(struct rp_exchange *x)
 {
-    const struct rp_upstream_conf *u = x->upstream;
-    struct rp_upstream_rt *rt = u->rt;
-    if (!rt || x->lb_retrying)
-        return true; /* an exchange counts once however many retries it makes */
-    unsigned active = atomic_load_explicit(&rt->active, memory_order_relaxed);
-    unsigned cap = (unsigned)((uint64_t)active * u->retries.budget / 100);
-    if (cap < u->retries.budget_min)
-        cap = u->retries.budget_min;
-    unsigned cur = atomic_load_explicit(&rt->retrying, memory_order_relaxed);
-    do {
-        if (cur >= cap) {
-            atomic_fetch_add_explicit(&rt->budget_denied, 1, memory_order_relaxed);
-            return false;
-        }
-    } while (!atomic_compare_exchange_weak_explicit(&rt->retrying, &cur, cur + 1,
-                                                    memory_order_relaxed, memory_order_relaxed));
-    atomic_fetch_add_explicit(&rt->retries, 1, memory_order_relaxed);
-    x->lb_retrying = true;
-    return true;
+    return rp_lb_budget_retry(x->upstream, rp_clock_mono_ms());
 }
 
 /* ---- attempts ---- */
@@ -303,11 +240,9 @@ void rp_upstream_exchange_end(struct rp_exchange *x)
     rp_upstream_attempt_close(x);
     rp_upstream_dequeue(x);
     struct rp_upstream_rt *rt = x->upstream ? x->upstream->rt : NULL;
-    if (rt && x->lb_retrying)
-        atomic_fetch_sub_explicit(&rt->retrying, 1, memory_order_relaxed);
     if (rt && x->lb_active)
         atomic_fetch_sub_explicit(&rt->active, 1, memory_order_relaxed);
-    x->lb_retrying = x->lb_active = false;
+    x->lb_active = false;
 }
 
 void rp_upstream_unavailable(struct rp_exchange *x)

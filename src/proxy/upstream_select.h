@@ -19,7 +19,7 @@ enum rp_select_result {
 /* Pick the server for the next attempt of x. */
 enum rp_select_result rp_upstream_select(struct rp_exchange *x);
 
-/* A retry of x may start now (retry budget of the upstream); counts it when it may. */
+/* A retry of x may start now (the upstream's retry budget, rp_lb_budget_retry); counted. */
 bool rp_upstream_retry_allowed(struct rp_exchange *x);
 
 /* The current attempt ended: its result feeds passive health and latency (once per attempt;

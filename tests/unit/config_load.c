@@ -6,6 +6,7 @@
 
 #include "config/check.h"
 #include "config/config.h"
+#include "lb/balancer.h"
 #include "core/log_level.h"
 #include "test.h"
 
@@ -565,6 +566,104 @@ static void test_upstream_protocol(void)
     rp_cfg_errors_free(&errs);
 }
 
+/* The load-balancing keys: values, defaults, resolve slots, and errors with positions. */
+static void test_upstream_lb(void)
+{
+    struct rp_cfg_errors errs = {0};
+    struct rp_config *c = load(
+        UP_HEAD "  a:\n"
+                "    balance: least_conn\n"
+                "    sticky: {cookie: srv, max_age: 1h, secure: true}\n"
+                "    servers:\n"
+                "      - {address: \"127.0.0.1:1\", weight: 3, max_conns: 10, slow_start: 30s}\n"
+                "      - {address: \"127.0.0.1:2\", backup: true, drain: true}\n"
+                "    health_check: {type: http, path: /hz, status: [204, \"2xx\", \"300-302\"],\n"
+                "                   body: ok, interval: 200ms, timeout: 100ms, rise: 4, fall: 5}\n"
+                "    outlier: {failures: 7, base_ejection: 1s, max_ejection: 4s, max_ejected: 30}\n"
+                "    retries: {tries: 4, try_timeout: 2s, budget: 10, budget_min: 1}\n"
+                "    queue: {size: 9, timeout: 3s}\n"
+                "    retry_after: 8s\n"
+                "  b: {servers: [\"localhost:3\"], balance: hash, hash_key: \"header:X-User\",\n"
+                "      resolve: 3, retries: 2, outlier: false, health_check: {type: tcp}}\n"
+                "  c: {servers: [\"127.0.0.1:4\"]}\n"
+                "resolver: {servers: [\"127.0.0.1:5353\", \"::1\"], min_interval: 200ms}\n",
+        &errs);
+    CHECK(c != NULL);
+    if (c) {
+        const struct rp_upstream_conf *a = &c->upstreams[0], *b = &c->upstreams[1],
+                                      *d = &c->upstreams[2];
+        CHECK(strcmp(a->balancer->name, "least_conn") == 0);
+        CHECK(a->sticky.cookie && !strcmp(a->sticky.cookie, "srv"));
+        CHECK_INT(a->sticky.max_age, 3600);
+        CHECK(a->sticky.secure && a->sticky.httponly);
+        CHECK_INT(a->servers[0].weight, 3);
+        CHECK_INT(a->servers[0].max_conns, 10);
+        CHECK_INT(a->servers[0].slow_start, 30000);
+        CHECK(a->servers[1].backup && a->servers[1].drain && !a->servers[0].backup);
+        CHECK(a->health && a->health->type == RP_HC_HTTP && !strcmp(a->health->path, "/hz"));
+        CHECK(a->health && a->health->nstatus == 3 && a->health->status[1].lo == 200 &&
+              a->health->status[1].hi == 299 && a->health->status[2].hi == 302);
+        CHECK(a->health && a->health->interval == 200 && a->health->rise == 4 &&
+              a->health->fall == 5 && !strcmp(a->health->body, "ok"));
+        CHECK_INT(a->outlier.failures, 7);
+        CHECK_INT(a->outlier.max_ejection, 4000);
+        CHECK_INT(a->retries.tries, 4);
+        CHECK_INT(a->retries.try_timeout, 2000);
+        CHECK_INT(a->queue.size, 9);
+        CHECK_INT(a->queue.timeout, 3000);
+        CHECK_INT(a->retry_after, 8000);
+        CHECK(a->rt != NULL && a->servers[0].rt != NULL && a->servers[0].rt != a->servers[1].rt);
+        CHECK(strcmp(b->balancer->name, "hash") == 0 && b->hash_key.kind == RP_HK_HEADER);
+        CHECK(b->hash_key.name && !strcmp(b->hash_key.name, "X-User"));
+        CHECK_INT(b->nservers, 3); /* one name, three resolve slots */
+        CHECK(b->servers[0].resolve && b->servers[2].slot == 2 && b->servers[1].port == 3);
+        CHECK(b->servers[0].addr.len > 0); /* localhost resolved at load */
+        CHECK_INT(b->retries.tries, 2);
+        CHECK_INT(b->outlier.failures, 0);
+        CHECK(b->health && b->health->type == RP_HC_TCP);
+        /* defaults */
+        CHECK(strcmp(d->balancer->name, "round_robin") == 0 && d->health == NULL);
+        CHECK_INT(d->retries.tries, 3);
+        CHECK_INT(d->retries.budget, 20);
+        CHECK_INT(d->outlier.failures, 5);
+        CHECK_INT(d->hash_balance, 125);
+        CHECK_INT(d->retry_after, 5000);
+        CHECK_INT(c->resolver.nservers, 2);
+        CHECK_INT(c->resolver.min_interval, 200);
+        CHECK(strstr(c->resolver.servers[1].text, ":53") != NULL);
+    }
+    rp_config_unref(c);
+    rp_cfg_errors_free(&errs);
+
+    static const struct {
+        const char *yaml, *want;
+    } bad[] = {
+        {"  a: {servers: [\"127.0.0.1:1\"], balance: fastest}\n",
+         "t.yaml:4:42: balance: unknown balancer \"fastest\"; expected one of round_robin, random"},
+        {"  a: {servers: [\"127.0.0.1:1\"], health_check: {status: [\"6xx\"]}}\n",
+         "t.yaml:4:57: status: expected a status"},
+        {"  a: {servers: [{address: \"127.0.0.1:1\", backup: true}]}\n",
+         "every server is a backup"},
+        {"  a: {servers: [\"127.0.0.1:1\"], hash_key: path}\n", "hash_key is used only by"},
+        {"  a: {servers: [\"127.0.0.1:1\"], hash_key: \"header:\"}\n", "hash_key: expected ip"},
+        {"  a: {servers: [\"127.0.0.1:1\"], resolve: 4}\n", "no server is given by host name"},
+        {"  a: {servers: [\"127.0.0.1:1\"], health_check: {path: nope}}\n", "must start with /"},
+        {"  a: {servers: [\"127.0.0.1:1\"], retries: {tries: 0}}\n", "tries"},
+        {"  a: {servers: [\"127.0.0.1:1\"], sticky: \"a b\"}\n", "not a valid cookie name"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char yaml[512];
+        snprintf(yaml, sizeof(yaml), "%s%s", UP_HEAD, bad[i].yaml);
+        c = load(yaml, &errs);
+        bool ok = c == NULL && errs.n >= 1 && strstr(errs.msgs[0], bad[i].want) != NULL;
+        if (!ok)
+            fprintf(stderr, "bad lb case %zu: got %s\n", i, errs.n ? errs.msgs[0] : "(none)");
+        CHECK(ok);
+        rp_config_unref(c);
+        rp_cfg_errors_free(&errs);
+    }
+}
+
 int main(void)
 {
     RUN(test_full);
@@ -574,5 +673,6 @@ int main(void)
     RUN(test_many_errors);
     RUN(test_files);
     RUN(test_upstream_protocol);
+    RUN(test_upstream_lb);
     TEST_MAIN_END();
 }
