@@ -300,6 +300,14 @@ def test_sticky_cookie(rampart, backend):
     # and up again: the old cookie leads home once more
     set_health(r, hb, True)
     assert sticky_get(r.port, cookie) == (home, None)
+    # drained, then removed by a reload: the cookie is ignored and replaced
+    reload_to(r, lb_config(bs, up, [{"drain": b is hb} for b in bs], port=r.port))
+    for cfg in (None, lb_config([b for b in bs if b is not hb], up, port=r.port)):
+        if cfg:
+            reload_to(r, cfg)
+        for _ in range(5):
+            name, sid = sticky_get(r.port, cookie)
+            assert name != home and sid == ids[name], (name, sid, ids)
 
 
 # ---- 6: backup ---------------------------------------------------------------------------------
