@@ -126,6 +126,15 @@ def test_every_balancer_serves(rampart, backend, balance):
         assert len(one_by_one) == 1, one_by_one
 
 
+def test_round_robin_weights_interleave(rampart, backend):
+    """One worker, so its smooth weighted round robin is seen whole: 3:1 gives a a b a."""
+    heavy, light = backend("heavy"), backend("light")
+    r = rampart(lb_config([heavy, light], servers=[{"weight": 3}, {"weight": 1}], workers=1))
+    seq = [who(r.port) for _ in range(40)]
+    assert Counter(seq) == Counter({"heavy": 30, "light": 10}), seq
+    assert all(seq[i:i + 2] != ["light", "light"] for i in range(39)), seq
+
+
 def test_random_follows_weights(rampart, backend):
     heavy, light = backend("heavy"), backend("light")
     r = rampart(lb_config([heavy, light], {"balance": "random"}, [{"weight": 3}, {"weight": 1}]))
@@ -168,11 +177,13 @@ def test_load_aware_prefers_fast_server(rampart, backend, balance):
 
 # ---- 3: hash keys and consistent remapping -----------------------------------------------------
 
+# (user, n) -> (target, headers): the key carries the user; everything else, including names
+# that merely start with the key's name, changes with every request n and must not matter
 HASH_KEYS = {
-    "header:X-User": lambda u: ("/h", [("X-User", u)]),
-    "cookie:sid": lambda u: ("/c", [("Cookie", f"a=1; sid={u}; z=2")]),
-    "query:uid": lambda u: (f"/q?x=1&uid={u}&y=2", None),
-    "path": lambda u: (f"/users/{u}", None),
+    "header:X-User": lambda u, n: (f"/h{n}", [("X-User-Agent", f"n{n}"), ("X-User", u)]),
+    "cookie:sid": lambda u, n: ("/c", [("Cookie", f"a={n}; sidx={n}; sid={u}; z={n}")]),
+    "query:uid": lambda u, n: (f"/q?uidx={n}&uid={u}&y={n}", None),
+    "path": lambda u, n: (f"/users/{u}?n={n}", None),
 }
 
 
@@ -184,8 +195,7 @@ def test_hash_key_pins_each_user(rampart, backend, key):
     seen = {}
     for i in range(20):
         user = f"user-{i}"
-        target, headers = req(user)
-        seen[user] = {who(r.port, target, headers) for _ in range(5)}
+        seen[user] = {who(r.port, *req(user, n)) for n in range(5)}
     for user, names in seen.items():
         assert len(names) == 1, (key, user, names)
     spread = {next(iter(names)) for names in seen.values()}
@@ -279,6 +289,12 @@ def test_sticky_cookie(rampart, backend):
     for _ in range(50):
         assert sticky_get(r.port, f"theme=dark; {cookie}") == (home, None)
     # garbage and unknown ids: served, and a fresh cookie names the server that answered
+    # the backend's own cookies pass through next to the sticky one
+    resp = get(r.port, "/status/200?h=Set-Cookie:app%3D1")
+    sets = resp.headers_all("set-cookie")
+    assert "app=1" in sets and any(STICKY_RE.match(v) for v in sets), resp
+    resp = get(r.port, "/status/200?h=Set-Cookie:app%3D1", [("Cookie", cookie)])
+    assert resp.headers_all("set-cookie") == ["app=1"] and resp.header("x-backend") == home, resp
     for bad in ("rp_srv=garbage", "rp_srv=0123456789abcdef", "rp_srv=", f"rp_srv={ids[home]}0"):
         name, sid = sticky_get(r.port, bad)
         assert sid == ids[name], (bad, name, sid, ids)
