@@ -4,6 +4,7 @@
 # ip_hash failover, sticky cookies, backups, drain, slow start and the startup block.
 # Shares get wide tolerances; state changes are awaited with wait_for, never with fixed sleeps.
 import re
+import socket
 import threading
 import time
 from collections import Counter
@@ -11,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from util import SANITIZED, get, make_config, scale_conc, wait_for
+from util import SANITIZED, Reader, build_request, get, make_config, read_response, scale_conc, wait_for
 
 BALANCERS = ["round_robin", "random", "least_conn", "p2c", "ip_hash", "hash"]
 SPREADING = {"round_robin", "random", "least_conn", "p2c"}
@@ -58,6 +59,15 @@ def who(port, target="/", headers=None):
     name = r.header("x-backend")
     assert name, r
     return name
+
+
+def who_from(port, src_ip, target="/"):
+    """Like who(), from a chosen loopback source address (all of 127/8 is local on Linux)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(src_ip, 0)) as s:
+        s.sendall(build_request("GET", target))
+        resp = read_response(Reader(s))
+    assert resp.status == 200, resp
+    return resp.header("x-backend")
 
 
 def tally(port, n, target="/", headers=None):
@@ -207,23 +217,31 @@ def test_hash_key_pins_each_user(rampart, backend, key):
     who(r.port, "/nokey?other=1", [("Cookie", "other=1")])
 
 
-def test_hash_is_consistent_over_reload(rampart, backend):
-    bs = [backend(f"s{i}") for i in range(4)]
-    up = {"balance": "hash", "hash_key": "header:X-User", "hash_balance": 0}
-    r = rampart(lb_config(bs, up))
+@pytest.mark.parametrize("hash_balance", [0, 125])
+def test_hash_is_consistent_over_reload(rampart, backend, hash_balance):
+    """Removing one of four servers moves only its users; adding a fifth moves users only to it.
+    One request at a time, so bounded loads (125) never pass a server over either."""
+    bs = [backend(f"s{i}") for i in range(5)]
+    up = {"balance": "hash", "hash_key": "header:X-User", "hash_balance": hash_balance}
     users = [f"u{i}" for i in range(200)]
-    before = {u: who(r.port, "/", [("X-User", u)]) for u in users}
+
+    def mapping():
+        return {u: who(r.port, "/", [("X-User", u)]) for u in users}
+
+    def reload_and_settle(servers, probe, gone):
+        reload_to(r, lb_config(servers, up, port=r.port))
+        # every worker runs the new config once the probe user keeps landing off `gone`
+        wait_for(lambda: all(who(r.port, "/", [("X-User", probe)]) != gone for _ in range(10)),
+                 what="the reload to reach every worker")
+
+    r = rampart(lb_config(bs[:4], up))
+    before = mapping()
     assert len(set(before.values())) == 4, Counter(before.values())
     gone = bs[1]
     moved_users = [u for u in users if before[u] == gone.name]
     assert moved_users
-    cfg = lb_config([b for b in bs if b is not gone], up, port=r.port)
-    reload_to(r, cfg)
-    # every worker has the new config once a user of the removed server lands elsewhere repeatedly
-    probe = moved_users[0]
-    wait_for(lambda: all(who(r.port, "/", [("X-User", probe)]) != gone.name for _ in range(10)),
-             what="the reload to reach every worker")
-    after = {u: who(r.port, "/", [("X-User", u)]) for u in users}
+    reload_and_settle([b for b in bs[:4] if b is not gone], moved_users[0], gone.name)
+    after = mapping()
     kept = [u for u in users if before[u] != gone.name]
     changed = [u for u in kept if after[u] != before[u]]
     assert not changed, f"{len(changed)} of {len(kept)} users moved: " + ", ".join(
@@ -233,6 +251,17 @@ def test_hash_is_consistent_over_reload(rampart, backend):
     # the removed server's users spread over the rest rather than piling on one
     if len(moved_users) >= 20:
         assert len({after[u] for u in moved_users}) > 1, {u: after[u] for u in moved_users}
+    # a new server takes users only for itself
+    new = bs[4]
+    servers = [b for b in bs if b is not gone]
+    reload_to(r, lb_config(servers, up, port=r.port))
+    wait_for(lambda: any(who(r.port, "/", [("X-User", u)]) == new.name for u in users),
+             what="the new server to get users")
+    grown = mapping()
+    wrong = [u for u in users if grown[u] not in (after[u], new.name)]
+    assert not wrong, ", ".join(f"{u}: {after[u]}->{grown[u]}" for u in wrong[:10])
+    took = sum(grown[u] == new.name for u in users)
+    assert 0.05 * len(users) < took < 0.45 * len(users), took
 
 
 # ---- 4: ip_hash follows health --------------------------------------------------------------
@@ -252,6 +281,28 @@ def test_ip_hash_moves_when_server_is_down(rampart, backend):
     set_health(r, hb, True)
     c3 = tally(r.port, 50)
     assert c3 == Counter({home: 50}), c3
+
+
+def test_ip_hash_groups_clients_by_network(rampart, backend):
+    """ip_hash keys an IPv4 client by its /24: addresses of one /24 share a server, networks
+    spread. hash (key ip) uses the whole address, so one /24 spreads."""
+    bs = [backend(f"s{i}") for i in range(3)]
+    r = rampart(lb_config(bs, {"balance": "ip_hash"}))
+    homes = {}
+    for net in range(20):
+        names = {who_from(r.port, f"127.0.{net}.{host}") for host in (1, 2, 77, 254)}
+        assert len(names) == 1, (net, names)
+        homes[net] = names.pop()
+    assert len(set(homes.values())) > 1, homes
+    for net in range(20):  # and again, on fresh connections
+        assert who_from(r.port, f"127.0.{net}.9") == homes[net], net
+    r2 = rampart(lb_config(bs, {"balance": "hash", "hash_key": "ip"}))
+    per_host = {}
+    for host in range(1, 21):
+        names = {who_from(r2.port, f"127.0.7.{host}") for _ in range(3)}
+        assert len(names) == 1, (host, names)
+        per_host[host] = names.pop()
+    assert len(set(per_host.values())) > 1, per_host
 
 
 # ---- 5: sticky cookie -------------------------------------------------------------------------
@@ -342,6 +393,22 @@ def test_backup_only_while_primary_is_down(rampart, backend):
     assert len(proxied(spare)) == 30
 
 
+def test_sticky_cookie_of_backup_yields_to_primary(rampart, backend):
+    """A backup is a candidate only while no primary is usable, its cookie included."""
+    primary, spare = checked_backend(backend, "primary"), checked_backend(backend, "spare")
+    up = {"sticky": {"cookie": "rp_srv", "max_age": "1h"}, "health_check": HEALTH}
+    r = rampart(lb_config([primary, spare], up, [None, {"backup": True}]))
+    name, pid = sticky_get(r.port)
+    assert name == "primary" and pid
+    set_health(r, primary, False)
+    name, bid = sticky_get(r.port, f"rp_srv={pid}")
+    assert name == "spare" and bid and bid != pid
+    assert sticky_get(r.port, f"rp_srv={bid}") == ("spare", None)
+    set_health(r, primary, True)
+    assert sticky_get(r.port, f"rp_srv={bid}") == ("primary", pid)
+    assert sticky_get(r.port, f"rp_srv={pid}") == ("primary", None)
+
+
 # ---- 7: drain ----------------------------------------------------------------------------------
 
 
@@ -384,6 +451,9 @@ def test_drain_by_reload_lets_inflight_finish(rampart, backend):
     resp = result["resp"]
     assert resp.status == 200 and resp.body == b"slow done\n", resp
     assert resp.header("x-backend") == busy.name
+    # undrained by another reload: it takes requests again
+    reload_to(r, cfg)
+    wait_for(lambda: busy.name in tally(r.port, 10), what="the undrained server to serve again")
 
 
 # ---- 8: slow start -----------------------------------------------------------------------------
