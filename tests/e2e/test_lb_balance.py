@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from util import SANITIZED, Reader, build_request, get, make_config, read_response, scale_conc, wait_for
+from util import (SANITIZED, Reader, build_request, get, make_config, read_response, scale_conc,
+                  wait_for)
 
 BALANCERS = ["round_robin", "random", "least_conn", "p2c", "ip_hash", "hash"]
 SPREADING = {"round_robin", "random", "least_conn", "p2c"}
@@ -157,6 +158,25 @@ def test_random_follows_weights(rampart, backend):
     assert 0.6 <= share <= 0.9, c
 
 
+@pytest.mark.parametrize("balance", ["least_conn", "hash", "ip_hash"])
+def test_weights_shape_the_share(rampart, backend, balance):
+    """Weights 3:1: least_conn shares its ties by weight; hash and ip_hash place ~3/4 of the
+    keys (users, client networks) on the heavy server."""
+    heavy, light = backend("heavy"), backend("light")
+    up = {"balance": balance}
+    if balance == "hash":
+        up["hash_key"] = "header:X-User"
+    r = rampart(lb_config([heavy, light], up, [{"weight": 3}, {"weight": 1}]))
+    if balance == "least_conn":
+        seen = [who(r.port) for _ in range(400)]
+    elif balance == "hash":
+        seen = [who(r.port, "/", [("X-User", f"user-{i}")]) for i in range(400)]
+    else:
+        seen = [who_from(r.port, f"127.{i // 200}.{i % 200}.1") for i in range(400)]
+    share = seen.count("heavy") / len(seen)
+    assert 0.6 <= share <= 0.9, (balance, Counter(seen))
+
+
 # ---- 2: load-aware balancers prefer the fast server --------------------------------------------
 
 
@@ -192,7 +212,8 @@ def test_load_aware_prefers_fast_server(rampart, backend, balance):
 # (user, n) -> (target, headers): the key carries the user; everything else, including names
 # that merely start with the key's name, changes with every request n and must not matter
 HASH_KEYS = {
-    "header:X-User": lambda u, n: (f"/h{n}", [("X-User-Agent", f"n{n}"), ("X-User", u)]),
+    "header:X-User": lambda u, n: (f"/h{n}", [("X-User-Agent", f"n{n}"),
+                                              ("X-User" if n % 2 else "x-USER", u)]),
     "cookie:sid": lambda u, n: ("/c", [("Cookie", f"a={n}; sidx={n}; sid={u}; z={n}")]),
     "query:uid": lambda u, n: (f"/q?uidx={n}&uid={u}&y={n}", None),
     "path": lambda u, n: (f"/users/{u}?n={n}", None),
@@ -393,6 +414,35 @@ def test_backup_only_while_primary_is_down(rampart, backend):
     assert len(proxied(spare)) == 30
 
 
+@pytest.mark.parametrize("sticky,shape", [
+    ("srv", r"^srv=[0-9a-f]{16}; Path=/; HttpOnly$"),
+    ({"cookie": "srv", "path": "/app", "secure": True, "httponly": False, "max_age": "90s"},
+     r"^srv=[0-9a-f]{16}; Path=/app; Max-Age=90; Secure$"),
+])
+def test_sticky_cookie_attributes(rampart, backend, sticky, shape):
+    bs = [backend(f"s{i}") for i in range(2)]
+    r = rampart(lb_config(bs, {"sticky": sticky}))
+    resp = get(r.port, "/app/x")
+    sets = resp.headers_all("set-cookie")
+    assert len(sets) == 1 and re.match(shape, sets[0]), sets
+    assert "sticky cookie srv" in r.stderr_text()
+
+
+def test_sticky_cookie_follows_a_retry(rampart, backend):
+    """No health checks: the cookie's server refuses connections, the request is retried on the
+    other one, and the response carries the other one's cookie."""
+    a, b = backend("a"), backend("b")
+    up = {"sticky": {"cookie": "rp_srv", "max_age": "1h"}, "outlier": False}
+    r = rampart(lb_config([a, b], up))
+    ids = {}
+    while len(ids) < 2:
+        name, sid = sticky_get(r.port)
+        ids[name] = sid
+    a.stop()  # its port now refuses connections
+    for _ in range(5):
+        assert sticky_get(r.port, f"rp_srv={ids['a']}") == ("b", ids["b"])
+
+
 def test_sticky_cookie_of_backup_yields_to_primary(rampart, backend):
     """A backup is a candidate only while no primary is usable, its cookie included."""
     primary, spare = checked_backend(backend, "primary"), checked_backend(backend, "spare")
@@ -435,9 +485,11 @@ def test_drain_by_reload_lets_inflight_finish(rampart, backend):
     t = threading.Thread(target=slow)
     t.start()
     try:
-        busy = wait_for(lambda: next((x for x in (a, b)
-                                      if any(q.path.startswith("/slow/") for q in proxied(x))), None),
-                        what="the slow request to reach a backend")
+        def holder():
+            return next((x for x in (a, b) if any(q.path.startswith("/slow/") for q in proxied(x))),
+                        None)
+
+        busy = wait_for(holder, what="the slow request to reach a backend")
         other = b if busy is a else a
         drained = lb_config([a, b], servers=[{"drain": x is busy} for x in (a, b)], port=r.port)
         reload_to(r, drained)
