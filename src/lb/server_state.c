@@ -256,10 +256,19 @@ static void ewma_sample(struct rp_server_rt *rt, uint64_t latency_us, uint64_t n
     atomic_store_explicit(&rt->ewma_ns, (uint64_t)next, memory_order_relaxed);
 }
 
+/* Read with the decay since the last sample applied, as if zeros had been observed since: a
+ * server that stopped being picked because of one slow answer drifts back into contention
+ * instead of starving forever. */
 uint64_t rp_server_ewma_ns(const struct rp_server_conf *srv, uint64_t now_us)
 {
-    (void)now_us;
-    return srv->rt ? atomic_load_explicit(&srv->rt->ewma_ns, memory_order_relaxed) : 0;
+    if (!srv->rt)
+        return 0;
+    uint64_t v = atomic_load_explicit(&srv->rt->ewma_ns, memory_order_relaxed);
+    uint64_t stamp = atomic_load_explicit(&srv->rt->ewma_stamp_us, memory_order_relaxed);
+    if (!v || now_us <= stamp)
+        return v;
+    uint64_t d = (uint64_t)((double)v * exp(-(double)(now_us - stamp) / EWMA_DECAY_US));
+    return d ? d : 1; /* still "has samples" */
 }
 
 static const char *result_name(enum rp_attempt_result r)
@@ -278,20 +287,24 @@ static const char *result_name(enum rp_attempt_result r)
     }
 }
 
-/* Eject srv unless that would put more than outlier.max_ejected percent of u out (one server
- * may always go). */
+/* Eject srv unless that would put more than outlier.max_ejected percent of u out, counting
+ * servers already ejected or down by health checks (one server may always go, unless it is
+ * the only one: like nginx, a lone server is never taken out by failures, since 503 for
+ * everyone would not be better than its errors). */
 static void maybe_eject(const struct rp_upstream_conf *u, const struct rp_server_conf *srv,
                         enum rp_attempt_result why, uint64_t now_ms)
 {
     struct rp_server_rt *rt = srv->rt;
     const struct rp_outlier_conf *o = &u->outlier;
-    uint32_t out = 0;
-    for (uint32_t i = 0; i < u->nservers; i++)
-        if (u->servers[i].rt && &u->servers[i] != srv &&
-            rp_server_state(&u->servers[i], now_ms) == RP_SRV_EJECTED)
+    uint32_t out = 0, present = 0;
+    for (uint32_t i = 0; i < u->nservers; i++) {
+        enum rp_server_state st = rp_server_state(&u->servers[i], now_ms);
+        present += st != RP_SRV_ABSENT;
+        if (&u->servers[i] != srv && (st == RP_SRV_EJECTED || st == RP_SRV_DOWN))
             out++;
-    uint32_t cap = u->nservers * o->max_ejected / 100;
-    if (cap < 1)
+    }
+    uint32_t cap = present * o->max_ejected / 100;
+    if (cap < 1 && present > 1)
         cap = 1;
     if (out + 1 > cap)
         return;

@@ -105,8 +105,8 @@ enum rp_attempt_result {
 void rp_server_attempt_result(const struct rp_upstream_conf *u, const struct rp_server_conf *srv,
                               enum rp_attempt_result res, uint64_t latency_us, uint64_t now_ms);
 
-/* Peak-EWMA cost of srv at now_us: the decayed latency estimate in ns (decay time 10 s), with
- * a server that has no samples yet costed as the upstream's fastest (0). */
+/* Peak-EWMA latency of srv at now_us in ns: the estimate decayed (time constant 10 s) since its
+ * last sample; 0 when it has no samples yet. */
 uint64_t rp_server_ewma_ns(const struct rp_server_conf *srv, uint64_t now_us);
 
 /* Health checker only: record a check result, applying rise/fall; logs up/down changes with

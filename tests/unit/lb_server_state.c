@@ -126,6 +126,38 @@ static void test_ejection(void)
     CHECK_INT(rp_server_state(&u->servers[0], now + 3000), RP_SRV_UP);
     CHECK(atomic_load(&u->servers[0].rt->failures) >= 11);
     CHECK(atomic_load(&u->servers[0].rt->ewma_ns) > 0);
+    /* peak EWMA: a slow sample counts at once; unpicked, the estimate decays (tau 10 s) */
+    rp_server_attempt_result(u, &u->servers[3], RP_ATTEMPT_OK, 50000, now);
+    uint64_t at = now * 1000;
+    CHECK_INT(rp_server_ewma_ns(&u->servers[3], at), 50000000);
+    uint64_t later = rp_server_ewma_ns(&u->servers[3], at + 10000000);
+    CHECK(later > 18000000 && later < 19000000); /* 50 ms / e */
+    rp_server_attempt_result(u, &u->servers[3], RP_ATTEMPT_OK, 1000, now);
+    CHECK(rp_server_ewma_ns(&u->servers[3], at) > 1000000); /* a fast one only pulls it down */
+    rp_config_unref(c);
+}
+
+static void test_lone_server_never_ejected(void)
+{
+    struct rp_config *c = load(HEAD "  a: {servers: [\"127.0.0.1:1\"], outlier: {failures: 2}}\n");
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    const struct rp_upstream_conf *u = &c->upstreams[0];
+    for (int i = 0; i < 10; i++)
+        rp_server_attempt_result(u, &u->servers[0], RP_ATTEMPT_5XX, 0, 1000);
+    CHECK_INT(rp_server_state(&u->servers[0], 1000), RP_SRV_UP);
+    rp_config_unref(c);
+    /* two servers, one down by health checks: the other is not ejected (50%) */
+    c = load(HEAD "  a: {servers: [\"127.0.0.1:1\", \"127.0.0.1:2\"], health_check: {fall: 1},\n"
+                  "      outlier: {failures: 2}}\n");
+    if (!c)
+        return;
+    u = &c->upstreams[0];
+    rp_server_check_result(u, &u->servers[1], false, "x");
+    for (int i = 0; i < 10; i++)
+        rp_server_attempt_result(u, &u->servers[0], RP_ATTEMPT_RESET, 0, 1000);
+    CHECK_INT(rp_server_state(&u->servers[0], 1000), RP_SRV_UP);
     rp_config_unref(c);
 }
 
@@ -197,6 +229,7 @@ int main(void)
     RUN(test_registry_keeps_state);
     RUN(test_states_and_slow_start);
     RUN(test_ejection);
+    RUN(test_lone_server_never_ejected);
     RUN(test_budget);
     RUN(test_resolve_slots);
     TEST_MAIN_END();
