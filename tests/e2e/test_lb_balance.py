@@ -239,6 +239,29 @@ def test_hash_key_pins_each_user(rampart, backend, key):
 
 
 @pytest.mark.parametrize("hash_balance", [0, 125])
+def test_hot_key_spills_only_with_bounded_loads(rampart, backend, hash_balance):
+    """Nine slow requests of one key at once: unbounded, all on the key's server; bounded at
+    125% of the mean in-flight load, they spread to the next servers of the ring."""
+    bs = [backend(f"s{i}") for i in range(3)]
+
+    def slow_answer(bk, req, conn):
+        bk.stop_event.wait(0.4)
+        return bk.respond(conn, req, 200, b"slow\n")
+
+    for b in bs:
+        b.on("/hot", slow_answer)
+    up = {"balance": "hash", "hash_key": "header:X-User", "hash_balance": hash_balance}
+    r = rampart(lb_config(bs, up))
+    home = who(r.port, "/", [("X-User", "hot")])
+    with ThreadPoolExecutor(9) as ex:
+        c = Counter(ex.map(lambda _: who(r.port, "/hot", [("X-User", "hot")]), range(9)))
+    if hash_balance == 0:
+        assert c == Counter({home: 9}), c
+    else:
+        assert len(c) > 1 and c[home] < 9, c
+
+
+@pytest.mark.parametrize("hash_balance", [0, 125])
 def test_hash_is_consistent_over_reload(rampart, backend, hash_balance):
     """Removing one of four servers moves only its users; adding a fifth moves users only to it.
     One request at a time, so bounded loads (125) never pass a server over either."""
@@ -441,6 +464,43 @@ def test_sticky_cookie_follows_a_retry(rampart, backend):
     a.stop()  # its port now refuses connections
     for _ in range(5):
         assert sticky_get(r.port, f"rp_srv={ids['a']}") == ("b", ids["b"])
+
+
+def test_sticky_and_hash_cookies_over_http2(rampart, backend):
+    """HTTP/2 clients may split Cookie into one field per cookie (RFC 9113 8.2.3): the sticky
+    cookie and a cookie hash key are found in any of them, on multiplexed streams."""
+    pytest.importorskip("h2.connection")
+    from test_h2_server import H2
+
+    bs = [backend(f"s{i}") for i in range(3)]
+    r = rampart(lb_config(bs, {"sticky": {"cookie": "rp_srv", "max_age": "1h"}}))
+    c = H2(r.port)
+    try:
+        first = c.response(c.request("GET", "/"))
+        home = first["headers"]["x-backend"]
+        m = STICKY_RE.match(first["headers"].get("set-cookie", ""))
+        assert first["headers"][":status"] == "200" and m, first["headers"]
+        crumbs = [("cookie", "a=1"), ("cookie", f"rp_srv={m.group(1)}"), ("cookie", "b=2")]
+        sids = [c.request("GET", f"/s{i}", crumbs) for i in range(20)]
+        for sid in sids:
+            h = c.response(sid)["headers"]
+            assert h[":status"] == "200" and h["x-backend"] == home and "set-cookie" not in h, h
+    finally:
+        c.close()
+    # unbounded: four streams of one key at once would otherwise spill by design
+    r2 = rampart(lb_config(bs, {"balance": "hash", "hash_key": "cookie:sid", "hash_balance": 0}))
+    c = H2(r2.port)
+    try:
+        homes = {}
+        for u in range(10):
+            sids = [c.request("GET", f"/u{u}/{n}", [("cookie", f"x={n}"), ("cookie", f"sid=u{u}")])
+                    for n in range(4)]
+            names = {c.response(sid)["headers"]["x-backend"] for sid in sids}
+            assert len(names) == 1, (u, names)
+            homes[u] = names.pop()
+        assert len(set(homes.values())) > 1, homes
+    finally:
+        c.close()
 
 
 def test_sticky_cookie_of_backup_yields_to_primary(rampart, backend):
