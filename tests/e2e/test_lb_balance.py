@@ -177,6 +177,52 @@ def test_weights_shape_the_share(rampart, backend, balance):
     assert 0.6 <= share <= 0.9, (balance, Counter(seen))
 
 
+def test_reloads_switch_balancers_and_server_sets(rampart, backend):
+    """Each reload swaps the balancer and the number of servers while clients keep coming: every
+    request is answered, by a server of the current set, and hash keeps pinning users."""
+    bs = [backend(f"s{i}") for i in range(4)]
+    steps = [("round_robin", 3), ("hash", 2), ("least_conn", 4), ("ip_hash", 1), ("p2c", 3),
+             ("hash", 4), ("random", 2), ("least_conn", 3)]
+    # unbounded: with the background request in flight on a user's server, bounded loads would
+    # (rightly) pass it over at such a small total load
+    up = {"hash_key": "header:X-User", "hash_balance": 0}
+
+    def cfg(balance, n):
+        extra = dict(up) if balance == "hash" else {}
+        return lb_config(bs[:n], {"balance": balance, **extra}, port=port)
+
+    r = rampart(lb_config(bs[:2], {}))
+    port = r.port
+    stop = threading.Event()
+    errors = []
+
+    def background():  # keep-alive traffic that spans the reloads
+        while not stop.is_set():
+            try:
+                who(r.port, "/bg")
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(repr(e))
+
+    t = threading.Thread(target=background)
+    t.start()
+    try:
+        for balance, n in steps:
+            reload_to(r, cfg(balance, n))
+            names = {b.name for b in bs[:n]}
+            wait_for(lambda: set(tally(r.port, 10)) <= names,
+                     what=f"{balance} over {n} servers to take over")
+            c = tally_concurrent(r.port, 60, 6)
+            assert set(c) <= names, (balance, n, c)
+            if balance == "hash":
+                for u in range(5):
+                    assert len(tally(r.port, 4, "/", [("X-User", f"u{u}")])) == 1, (n, u)
+    finally:
+        stop.set()
+        t.join(10)
+    assert not errors, errors[:5]
+    assert r.alive()
+
+
 # ---- 2: load-aware balancers prefer the fast server --------------------------------------------
 
 
@@ -526,6 +572,22 @@ def test_drained_server_gets_nothing(rampart, backend):
     a, b = backend("a"), backend("b")
     r = rampart(lb_config([a, b], servers=[{"drain": True}]))
     assert tally(r.port, 40) == Counter({"b": 40})
+    assert not proxied(a)
+
+
+def test_drained_primary_leaves_backup_then_nothing(rampart, backend):
+    """A drained primary is not usable: the backup serves; with the backup drained too, 503."""
+    a, spare = backend("a"), backend("spare")
+    r = rampart(lb_config([a, spare], {"retry_after": "7s"},
+                          [{"drain": True}, {"backup": True}]))
+    assert tally(r.port, 10) == Counter({"spare": 10})
+    reload_to(r, lb_config([a, spare], {"retry_after": "7s"}, [{"drain": True},
+                                                               {"backup": True, "drain": True}],
+                           port=r.port))
+    before = log_count(r, "upstream app: no usable server: 503")
+    resp = get(r.port, "/")
+    assert resp.status == 503 and resp.header("retry-after") == "7", resp
+    wait_log(r, "upstream app: no usable server: 503", before, timeout=5)
     assert not proxied(a)
 
 
