@@ -158,22 +158,40 @@ def test_random_follows_weights(rampart, backend):
     assert 0.6 <= share <= 0.9, c
 
 
-@pytest.mark.parametrize("balance", ["least_conn", "hash", "ip_hash"])
+P2C_WEIGHTS = ("p2c ignores weights between two candidates: both are always drawn and the "
+               "cheaper wins, so weights 3:1 split about 1:1 (0.5 seen with 8 clients)")
+
+
+@pytest.mark.parametrize("balance", [
+    "least_conn", "hash", "ip_hash",
+    pytest.param("p2c", marks=pytest.mark.xfail(strict=True, reason=P2C_WEIGHTS)),
+])
 def test_weights_shape_the_share(rampart, backend, balance):
     """Weights 3:1: least_conn shares its ties by weight; hash and ip_hash place ~3/4 of the
-    keys (users, client networks) on the heavy server."""
+    keys (users, client networks) on the heavy server; p2c under load (8 clients, 20 ms
+    requests) sends ~3/4 to the heavy one."""
     heavy, light = backend("heavy"), backend("light")
+
+    def work(bk, req, conn):
+        bk.stop_event.wait(0.02)
+        return bk.respond(conn, req, 200, b"done\n")
+
     up = {"balance": balance}
     if balance == "hash":
         up["hash_key"] = "header:X-User"
     r = rampart(lb_config([heavy, light], up, [{"weight": 3}, {"weight": 1}]))
     if balance == "least_conn":
         seen = [who(r.port) for _ in range(400)]
+    elif balance == "p2c":
+        for b in (heavy, light):
+            b.on("/work", work)
+        seen = list(tally_concurrent(r.port, 400, 8, "/work").elements())
     elif balance == "hash":
         seen = [who(r.port, "/", [("X-User", f"user-{i}")]) for i in range(400)]
     else:
         seen = [who_from(r.port, f"127.{i // 200}.{i % 200}.1") for i in range(400)]
     share = seen.count("heavy") / len(seen)
+    print(f"weights 3:1, {balance}: heavy share {share:.2f}")
     assert 0.6 <= share <= 0.9, (balance, Counter(seen))
 
 
@@ -633,27 +651,56 @@ def test_drain_by_reload_lets_inflight_finish(rampart, backend):
 # ---- 8: slow start -----------------------------------------------------------------------------
 
 
-def test_slow_start_ramps_up_after_recovery(rampart, backend):
+P2C_SLOW_START = ("p2c ignores weights between two candidates: both are always drawn and the "
+                  "cheaper wins, so a server in slow start gets its full share at once")
+
+
+@pytest.mark.parametrize("balance", [
+    "round_robin", "random", "least_conn",
+    pytest.param("p2c", marks=pytest.mark.xfail(strict=True, reason=P2C_SLOW_START)),
+])
+def test_slow_start_ramps_up_after_recovery(rampart, backend, balance):
+    """Two servers, 8 clients, 20 ms requests; one server fails its checks and comes back with
+    slow_start 3s: its share in the first second is well below its share in the fourth."""
     a, b = checked_backend(backend, "a"), checked_backend(backend, "b")
-    r = rampart(lb_config([a, b], {"health_check": HEALTH}, [{"slow_start": "3s"}]))
-    assert set(tally(r.port, 20)) == {"a", "b"}
+
+    def work(bk, req, conn):
+        bk.stop_event.wait(0.02)
+        return bk.respond(conn, req, 200, b"done\n")
+
+    a.on("/work", work)
+    b.on("/work", work)
+    r = rampart(lb_config([a, b], {"balance": balance, "health_check": HEALTH},
+                          [{"slow_start": "3s"}]))
+    assert set(tally_concurrent(r.port, 40, 8)) == {"a", "b"}
     set_health(r, a, False)
     assert tally(r.port, 10) == Counter({"b": 10})
     set_health(r, a, True)
     t0 = time.monotonic()
     seen = []
-    while (now := time.monotonic()) - t0 < 4.0:
-        seen.append((now - t0, who(r.port)))
+    lock = threading.Lock()
+
+    def client():
+        while (now := time.monotonic()) - t0 < 4.0:
+            name = who(r.port, "/work")
+            with lock:
+                seen.append((now - t0, name))
+
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
 
     def share(lo, hi):
         names = [n for t, n in seen if lo <= t < hi]
-        assert len(names) >= 10, f"only {len(names)} requests in [{lo}, {hi})"
+        assert len(names) >= 20, f"only {len(names)} requests in [{lo}, {hi})"
         return names.count("a") / len(names)
 
     first, last = share(0.0, 1.0), share(3.0, 4.0)
-    print(f"slow start: share of the returning server {first:.2f} in the first second, "
-          f"{last:.2f} in the last")
-    assert first + 0.1 < last, (first, last)
+    print(f"slow start, {balance}: share of the returning server {first:.2f} in the first "
+          f"second, {last:.2f} in the last")
+    assert first + 0.15 < last, (first, last)
     assert last > 0.3, last
 
 
