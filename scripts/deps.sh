@@ -8,7 +8,7 @@ PKGS=(
   libssl-dev libnghttp2-dev libpcre2-dev libyaml-dev zlib1g-dev openssl
   curl python3 python3-pytest python3-httpx python3-websockets python3-h2
   python3-trustme python3-grpcio testssl.sh
-  nginx haproxy wrk nghttp2-client procps
+  nginx haproxy wrk nghttp2-client procps dnsmasq-base
 )
 
 missing=()

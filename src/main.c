@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "lb/health.h"
+#include "lb/resolver.h"
 #include "lb/server_state.h"
 #include "proxy/access_log.h"
 #include "proxy/worker.h"
@@ -184,6 +185,7 @@ int main(int argc, char **argv)
     int hrc = rp_health_start();
     if (hrc < 0)
         rp_log_error("cannot start the health checker: %s", strerror(-hrc));
+    rp_resolver_start();
     rp_log_info("rampart %s started (pid %d)", RP_VERSION, (int)getpid());
 
     /* every 2 s without a signal: certificate files that changed on disk are loaded again */
@@ -217,6 +219,7 @@ int main(int argc, char **argv)
         }
     }
     rp_health_stop(); /* before the workers: it holds a config reference of its own */
+    rp_resolver_stop();
     rp_workers_stop_and_join();
     rp_config_unref(atomic_load(&rp_srv.cfg));
     rp_config_unref(initial);

@@ -143,13 +143,34 @@ static void upstream_defaults(struct rp_upstream_conf *u)
     u->retry_after = 5000;
 }
 
+/* A server address. A host name that does not resolve now is not an error yet: with
+ * `resolve:` its slots wait for DNS (rp_cfg_upstream_lb_finish reports it otherwise). */
+static void server_addr(struct rp_cfg_ctx *c, const char *key, const struct rp_cfg_node *v,
+                        struct rp_server_conf *s)
+{
+    const char *text, *why;
+    if (!rp_cfg_get_str(c, key, v, RP_CFG_NONEMPTY, &text))
+        return;
+    if (rp_sockaddr_parse(text, &s->addr, &why) == 0) {
+        s->host = rp_cfg_server_host(c, text);
+        return;
+    }
+    const char *colon = strrchr(text, ':');
+    char *end;
+    unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
+    if (why == rp_sockaddr_unresolved && port && port < 65536 && !*end &&
+        (s->host = rp_cfg_server_host(c, text))) {
+        s->port = (uint16_t)port;
+        memset(&s->addr, 0, sizeof(s->addr));
+        return;
+    }
+    rp_cfg_diag_at(c->d, v, "%s: bad address \"%s\": %s", key, text, why);
+}
+
 static void h_server_address(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
                              const struct rp_cfg_node *v, void *target)
 {
-    struct rp_server_conf *s = target;
-    const char *text;
-    if (parse_addr(c, k->key, v, &s->addr, &text))
-        s->host = rp_cfg_server_host(c, text);
+    server_addr(c, k->key, v, target);
 }
 
 static const struct rp_cfg_key server_keys[] = {
@@ -185,11 +206,9 @@ static void h_servers(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const st
         const struct rp_cfg_node *item = v->u.seq.items[i];
         struct rp_server_conf *s = &u->servers[i];
         s->weight = 1;
-        const char *text;
-        if (item->kind == RP_CFG_SCALAR || item->kind == RP_CFG_NULL) {
-            if (parse_addr(c, "server", item, &s->addr, &text))
-                s->host = rp_cfg_server_host(c, text);
-        } else
+        if (item->kind == RP_CFG_SCALAR || item->kind == RP_CFG_NULL)
+            server_addr(c, "server", item, s);
+        else
             rp_cfg_apply(c, server_keys, RP_CFG_COUNT(server_keys), "server", item, s);
     }
 }

@@ -8,6 +8,7 @@
 
 #include "config/keywords.h"
 #include "lb/balancer.h"
+#include "lb/sticky.h"
 
 void rp_cfg_balance(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const struct rp_cfg_node *v,
                     void *target)
@@ -71,6 +72,8 @@ static const struct rp_cfg_key sticky_keys[] = {
      .help = "mark the cookie Secure (default false)"},
     {"httponly", RP_CFG_T_BOOL, offsetof(struct rp_sticky_conf, httponly),
      .help = "mark the cookie HttpOnly (default true)"},
+    {"secret", RP_CFG_T_STRING, offsetof(struct rp_sticky_conf, secret), .flags = RP_CFG_NONEMPTY,
+     .help = "key of the cookie ids, so they hold across restarts (default: random per process)"},
 };
 
 void rp_cfg_sticky(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const struct rp_cfg_node *v,
@@ -304,18 +307,11 @@ void rp_cfg_resolve(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const stru
 
 /* ---- after the upstream's keys: checks across keys, resolve slots ---- */
 
-void rp_cfg_upstream_lb_finish(struct rp_cfg_ctx *c, const struct rp_cfg_node *node,
-                               struct rp_upstream_conf *u, const char *what)
+/* Each server written by host name becomes resolve_slots slots holding the addresses the
+ * system resolver gives now; the resolver thread keeps them current. */
+static void expand_resolve_slots(struct rp_cfg_ctx *c, const struct rp_cfg_node *node,
+                                 struct rp_upstream_conf *u, const char *what)
 {
-    uint32_t primaries = 0;
-    for (uint32_t i = 0; i < u->nservers; i++)
-        primaries += !u->servers[i].backup;
-    if (u->nservers && !primaries)
-        rp_cfg_diag_at(c->d, node, "%s: every server is a backup; at least one must not be", what);
-    if (u->hash_key.kind != RP_HK_IP && strcmp(u->balancer->name, "hash") != 0)
-        rp_cfg_diag_at(c->d, node, "%s: hash_key is used only by balance: hash", what);
-    if (!u->resolve_slots || !u->servers)
-        return;
     uint32_t names = 0;
     for (uint32_t i = 0; i < u->nservers; i++)
         names += u->servers[i].host != NULL;
@@ -334,9 +330,11 @@ void rp_cfg_upstream_lb_finish(struct rp_cfg_ctx *c, const struct rp_cfg_node *n
             all[j++] = *s;
             continue;
         }
-        uint16_t port = ntohs(s->addr.ss.ss_family == AF_INET6
-                                  ? ((const struct sockaddr_in6 *)&s->addr.ss)->sin6_port
-                                  : ((const struct sockaddr_in *)&s->addr.ss)->sin_port);
+        uint16_t port = s->port; /* set when the name did not resolve at load */
+        if (s->addr.len)
+            port = ntohs(s->addr.ss.ss_family == AF_INET6
+                             ? ((const struct sockaddr_in6 *)&s->addr.ss)->sin6_port
+                             : ((const struct sockaddr_in *)&s->addr.ss)->sin_port);
         struct rp_sockaddr addrs[64];
         int got = rp_sockaddr_resolve_all(s->host, port, addrs, (int)u->resolve_slots);
         for (uint32_t k = 0; k < u->resolve_slots; k++) {
@@ -353,6 +351,32 @@ void rp_cfg_upstream_lb_finish(struct rp_cfg_ctx *c, const struct rp_cfg_node *n
     }
     u->servers = all;
     u->nservers = n;
+}
+
+void rp_cfg_upstream_lb_finish(struct rp_cfg_ctx *c, const struct rp_cfg_node *node,
+                               struct rp_upstream_conf *u, const char *what)
+{
+    uint32_t primaries = 0;
+    for (uint32_t i = 0; i < u->nservers; i++)
+        primaries += !u->servers[i].backup;
+    if (u->nservers && !primaries)
+        rp_cfg_diag_at(c->d, node, "%s: every server is a backup; at least one must not be", what);
+    if (u->hash_key.kind != RP_HK_IP && strcmp(u->balancer->name, "hash") != 0)
+        rp_cfg_diag_at(c->d, node, "%s: hash_key is used only by balance: hash", what);
+    const struct rp_cfg_node *list = rp_cfg_map_get(node, "servers");
+    for (uint32_t i = 0; !u->resolve_slots && i < u->nservers; i++) {
+        const struct rp_server_conf *s = &u->servers[i];
+        if (s->host && !s->addr.len) { /* only resolve: may wait for DNS to know a name */
+            const struct rp_cfg_node *at =
+                list && list->kind == RP_CFG_SEQ && i < list->u.seq.n ? list->u.seq.items[i] : node;
+            rp_cfg_diag_at(c->d, at, "server: bad address \"%s:%u\": %s", s->host, s->port,
+                           rp_sockaddr_unresolved);
+        }
+    }
+    if (u->resolve_slots && u->servers)
+        expand_resolve_slots(c, node, u, what);
+    if (u->sticky.cookie && u->servers)
+        rp_sticky_assign_ids(u);
 }
 
 /* ---- resolver (top level) ---- */

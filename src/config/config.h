@@ -88,6 +88,7 @@ struct rp_server_conf {
     bool resolve;            /* a slot of a re-resolved host name (src/lb/resolver.c) */
     uint32_t slot;           /* resolve slots: 0..resolve_slots-1 within its name */
     const char *where;       /* "file:line:col" of the server item, for logs */
+    char sticky_id[17];      /* sticky: its cookie value (src/lb/sticky.c), set at load */
     struct rp_server_rt *rt; /* shared runtime state (src/lb/server_state.h), set at load */
 };
 
@@ -138,6 +139,7 @@ struct rp_hash_key_conf {
 /* upstreams.NAME.sticky: session affinity by cookie (src/lb/sticky.c). */
 struct rp_sticky_conf {
     const char *cookie;    /* cookie name; NULL = off */
+    const char *secret;    /* HMAC key of the ids; NULL = random per process */
     uint64_t max_age;      /* s; 0 = a session cookie */
     const char *path;      /* default "/" */
     bool secure, httponly; /* httponly default true */
@@ -358,6 +360,8 @@ struct rp_config *rp_config_from_cli(const char *listen, const char *const *to, 
 /* Parse "127.0.0.1:8080", ":8080" (all IPv4), "[::1]:8080", "localhost:8080" (resolved now).
  * Returns 0 or -1 with a reason in *why. */
 int rp_sockaddr_parse(const char *text, struct rp_sockaddr *out, const char **why);
+/* The *why of rp_sockaddr_parse for a well-formed host name that does not resolve now. */
+extern const char rp_sockaddr_unresolved[];
 /* Every address of host (system resolver, now), with port, at most max, without duplicates;
  * returns how many (0 when it does not resolve). */
 int rp_sockaddr_resolve_all(const char *host, uint16_t port, struct rp_sockaddr *out, int max);

@@ -46,20 +46,22 @@ static int set_v6(struct rp_sockaddr *out, const struct in6_addr *a, uint16_t po
     return 0;
 }
 
+const char rp_sockaddr_unresolved[] = "cannot resolve the host name";
+
 /* Hostnames are resolved with the system resolver. Fuzzing builds resolve only "localhost" so
  * that random names never wait on DNS. */
 static int resolve(const char *host, uint16_t port, struct rp_sockaddr *out, const char **why)
 {
 #ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
     if (strcmp(host, "localhost") != 0) {
-        *why = "cannot resolve the host name";
+        *why = rp_sockaddr_unresolved;
         return -1;
     }
 #endif
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *res = NULL;
     if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res) {
-        *why = "cannot resolve the host name";
+        *why = rp_sockaddr_unresolved;
         return -1;
     }
     int rc = -1;

@@ -15,9 +15,8 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "lb/health_int.h"
+#include "lb/server_state.h"
 #include "proxy/worker.h"
-
-#define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
 
 #define POLL_MS 100 /* how often the published config generation is looked at */
 
@@ -222,6 +221,16 @@ static void switch_to(struct rp_config *cfg, uint64_t gen)
     for (uint32_t i = 0; i < hc.nchecks; i++) {
         rp_hc_probe_abort(&hc.checks[i]);
         rp_timer_disarm(&hc.loop, &hc.checks[i].due);
+    }
+    /* no probe of the old snapshot runs any more: a server whose upstream has no checks now is
+     * up (a probe that failed after the loader reset it must not leave it down for good) */
+    for (uint32_t i = 0; cfg && i < cfg->nupstreams; i++) {
+        const struct rp_upstream_conf *u = &cfg->upstreams[i];
+        for (uint32_t j = 0; !u->health && j < u->nservers; j++)
+            if (u->servers[j].rt) {
+                atomic_store(&u->servers[j].rt->healthy, true);
+                atomic_store(&u->servers[j].rt->hc_fall, 0);
+            }
     }
     free(hc.checks);
     if (hc.cfg)

@@ -18,8 +18,6 @@
 #include "tls/tls_client.h"
 #include "tls/tls_io.h"
 
-#define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
-
 static struct rp_tls_ready ready(struct rp_hc_check *c)
 {
     return (struct rp_tls_ready){&c->can_read, &c->can_write};

@@ -6,9 +6,11 @@
 #ifndef RP_LB_RESOLVER_H
 #define RP_LB_RESOLVER_H
 
-/* Start the resolver thread (it follows rp_config_acquire_current). 0 or -errno. Does nothing
- * useful (but succeeds) when no upstream has resolve slots. */
+/* Start the resolver thread (it follows rp_config_acquire_current). 0 or -errno (logged).
+ * Does nothing useful (but succeeds) when no upstream has resolve slots; a reload that adds
+ * some is picked up. Thread: main, after rp_workers_start (signals already blocked). */
 int rp_resolver_start(void);
+/* Stop and join the thread; it drops its config reference. Safe when never started. */
 void rp_resolver_stop(void);
 
 #endif

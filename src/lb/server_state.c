@@ -26,9 +26,10 @@ static struct rp_upstream_rt *upstream_rt_get(const char *key)
             return r;
         }
     struct rp_upstream_rt *r = calloc(1, sizeof(*r));
-    if (!r)
+    if (!r || !(r->key = strdup(key))) {
+        free(r);
         return NULL;
-    snprintf(r->key, sizeof(r->key), "%s", key);
+    }
     atomic_init(&r->refs, 1);
     r->reg_next = reg_upstreams;
     reg_upstreams = r;
@@ -44,9 +45,10 @@ static struct rp_server_rt *server_rt_get(const char *key, bool *fresh)
             return r;
         }
     struct rp_server_rt *r = calloc(1, sizeof(*r));
-    if (!r)
+    if (!r || !(r->key = strdup(key))) {
+        free(r);
         return NULL;
-    snprintf(r->key, sizeof(r->key), "%s", key);
+    }
     atomic_init(&r->refs, 1);
     atomic_init(&r->healthy, true);
     r->reg_next = reg_servers;
@@ -64,6 +66,7 @@ static void upstream_rt_put(struct rp_upstream_rt *r)
             *pp = r->reg_next;
             break;
         }
+    free(r->key);
     free(r);
 }
 
@@ -76,6 +79,7 @@ static void server_rt_put(struct rp_server_rt *r)
             *pp = r->reg_next;
             break;
         }
+    free(r->key);
     free(r);
 }
 
@@ -95,14 +99,18 @@ static void detach(void *arg)
 }
 
 /* The identity under which a server's state survives a reload: its address as configured,
- * or for a resolve slot the name, port and slot number. */
-static void server_key(const struct rp_upstream_conf *u, const struct rp_server_conf *s, char *out,
-                       size_t cap)
+ * or for a resolve slot the name, port and slot number. Whole, however long the names (a cut
+ * key would merge the state of different servers). Returns the length; out holds at most
+ * cap - 1 bytes of it. */
+static size_t server_key(const struct rp_upstream_conf *u, const struct rp_server_conf *s,
+                         char *out, size_t cap)
 {
+    int n;
     if (s->resolve)
-        snprintf(out, cap, "%s\n%s:%u#%u", u->name, s->host ? s->host : "", s->port, s->slot);
+        n = snprintf(out, cap, "%s\n%s:%u#%u", u->name, s->host ? s->host : "", s->port, s->slot);
     else
-        snprintf(out, cap, "%s\n%s", u->name, s->addr.text);
+        n = snprintf(out, cap, "%s\n%s", u->name, s->addr.text);
+    return n < 0 ? 0 : (size_t)n;
 }
 
 bool rp_lb_state_attach(struct rp_config *cfg)
@@ -117,10 +125,14 @@ bool rp_lb_state_attach(struct rp_config *cfg)
         }
         for (uint32_t j = 0; j < u->nservers; j++) {
             struct rp_server_conf *s = &u->servers[j];
-            char key[sizeof(s->rt->key)];
-            server_key(u, s, key, sizeof(key));
+            char small[256], *key = small;
+            size_t need = server_key(u, s, small, sizeof(small)) + 1;
+            if (need > sizeof(small) && (key = malloc(need)))
+                server_key(u, s, key, need);
             bool fresh;
-            struct rp_server_rt *rt = server_rt_get(key, &fresh);
+            struct rp_server_rt *rt = key ? server_rt_get(key, &fresh) : NULL;
+            if (key != small)
+                free(key);
             if (!(s->rt = rt)) {
                 ok = false;
                 continue;
@@ -425,6 +437,10 @@ void rp_server_check_result(const struct rp_upstream_conf *u, const struct rp_se
         if (!atomic_load(&rt->healthy) && n >= u->health->rise) {
             atomic_store(&rt->up_since_ms, rp_clock_mono_ms());
             atomic_store(&rt->consec_fail, 0);
+            /* back by its checks: an ejection from before it went down is over too */
+            uint64_t until = atomic_load(&rt->ejected_until_ms);
+            if (until && atomic_compare_exchange_strong(&rt->ejected_until_ms, &until, 0) && u->rt)
+                atomic_fetch_sub(&u->rt->ejected, 1);
             atomic_store(&rt->healthy, true);
             rp_log_info("upstream %s: server %s is up (%u checks passed)", u->name, addr, n);
         }

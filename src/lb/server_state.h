@@ -45,7 +45,7 @@ struct rp_server_rt {
     /* registry */
     atomic_uint refs;
     struct rp_server_rt *reg_next;
-    char key[160]; /* "upstream\nidentity" */
+    char *key; /* "upstream\nidentity" (heap: whole, however long) */
 };
 
 struct rp_upstream_rt {
@@ -61,7 +61,7 @@ struct rp_upstream_rt {
     atomic_uint_fast64_t queued, queue_timeouts;
     atomic_uint refs;
     struct rp_upstream_rt *reg_next;
-    char key[80];
+    char *key; /* the upstream name (heap) */
 };
 
 /* Attach runtime state to every upstream and server of cfg (found by identity in the registry,

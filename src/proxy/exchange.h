@@ -144,10 +144,11 @@ struct rp_exchange {
     /* load balancing (src/proxy/upstream_select.c) */
     uint32_t *tried; /* servers attempted so far (arena, retries.tries entries) */
     uint32_t ntried;
-    bool attempt_open;     /* the current server's in-flight count includes this exchange */
-    bool attempt_reported; /* ... and its result was reported */
-    bool lb_active;        /* counted in the upstream's active requests */
-    bool queued;           /* waiting in the worker's queue for a server below max_conns */
+    bool attempt_open;       /* the current server's in-flight count includes this exchange */
+    bool attempt_reported;   /* ... and its result was reported */
+    bool lb_active;          /* counted in the upstream's active requests */
+    uint32_t budget_granted; /* the try number whose retry the budget allowed (0: none) */
+    bool queued;             /* waiting in the worker's queue for a server below max_conns */
     struct rp_exchange *q_next, *q_prev;
     uint64_t queue_deadline;   /* loop time */
     const char *sticky_cookie; /* Set-Cookie value for the response (arena), or NULL */

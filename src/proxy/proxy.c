@@ -82,8 +82,17 @@ static void connect_next(struct rp_exchange *x, bool fresh)
         if (fresh) {
             rp_upstream_attempt_reopen(x);
         } else {
-            if (x->tries >= u->retries.tries || (x->tries > 0 && !rp_upstream_retry_allowed(x)))
+            if (x->tries >= u->retries.tries)
                 break;
+            /* one budget decision per retry, however often the queue brings it back here */
+            if (x->tries > 0 && x->budget_granted != x->tries) {
+                if (!rp_upstream_retry_allowed(x)) {
+                    rp_log_warn("upstream %s: retry budget spent: no retry after %s", u->name,
+                                x->upstream_addr);
+                    break;
+                }
+                x->budget_granted = x->tries;
+            }
             enum rp_select_result r = rp_upstream_select(x);
             if (r == RP_SEL_FULL && rp_upstream_enqueue(x))
                 return; /* the queue calls rp_proxy_resume when a place opens */
@@ -100,8 +109,11 @@ static void connect_next(struct rp_exchange *x, bool fresh)
             x->tries++;
         }
         const struct rp_server_conf *conf = &u->servers[x->server_idx];
-        struct rp_server_conf srv = *conf; /* with the live address of a resolve slot */
-        rp_server_addr(conf, &srv.addr);
+        struct rp_server_conf srv = *conf;      /* with the live address of a resolve slot */
+        if (!rp_server_addr(conf, &srv.addr)) { /* the resolver emptied it just now */
+            rp_upstream_attempt_close(x);
+            continue;
+        }
         snprintf(x->upstream_addr, sizeof(x->upstream_addr), "%s", srv.addr.text);
         struct rp_bconn *b = NULL;
         int err = 0;
@@ -139,6 +151,7 @@ static void connect_next(struct rp_exchange *x, bool fresh)
             rp_buf_put(&b->out, x->replay.p, again); /* the body sent on the dead connection */
         b->x = x;
         x->b = b;
+        x->resp_hint = 0; /* the parser's resume offset belonged to the previous connection */
         rp_timer_arm(&w->loop, &b->timer,
                      b->connecting || b->handshaking ? x->cfg->timeouts.connect : wait_timeout(x));
         return;
@@ -614,7 +627,11 @@ bool rp_proxy_step(struct rp_exchange *x)
         return true;
 timer:
     if (!x->resp_done) {
-        if (x->paused_on_client)
+        /* the backend has all we had and waits for the client's body: the client's body
+         * timeout runs, and a slow client says nothing about the server */
+        bool waiting_on_client =
+            !x->req_sent && rp_buf_len(&b->out) == 0 && rp_buf_len(&s->in) == 0;
+        if (x->paused_on_client || waiting_on_client)
             rp_timer_disarm(&x->w->loop, &b->timer);
         else if (x->backend_progress || !rp_timer_armed(&b->timer))
             rp_timer_arm(&x->w->loop, &b->timer, wait_timeout(x));

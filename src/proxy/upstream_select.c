@@ -132,18 +132,27 @@ static void sticky_note(struct rp_exchange *x, struct rp_slice had)
         x->sticky_cookie = rp_arena_strdup(&x->arena, buf);
 }
 
+static _Thread_local uint32_t *scratch; /* candidate weights of one pick, per worker */
+static _Thread_local uint32_t scratch_cap;
+
+void rp_upstream_select_thread_end(void)
+{
+    free(scratch);
+    scratch = NULL;
+    scratch_cap = 0;
+}
+
 enum rp_select_result rp_upstream_select(struct rp_exchange *x)
 {
     const struct rp_upstream_conf *u = x->upstream;
-    static _Thread_local uint32_t *w;
-    static _Thread_local uint32_t wcap;
-    if (wcap < u->nservers) {
-        uint32_t *nw = realloc(w, u->nservers * sizeof(*w));
+    if (scratch_cap < u->nservers) {
+        uint32_t *nw = realloc(scratch, u->nservers * sizeof(*scratch));
         if (!nw)
             return RP_SEL_NONE;
-        w = nw;
-        wcap = u->nservers;
+        scratch = nw;
+        scratch_cap = u->nservers;
     }
+    uint32_t *w = scratch;
     if (!x->tried && !(x->tried = rp_arena_alloc(&x->arena, u->retries.tries * sizeof(uint32_t))))
         return RP_SEL_NONE;
     uint64_t now_ms = rp_clock_mono_ms();

@@ -19,6 +19,9 @@ enum rp_select_result {
 /* Pick the server for the next attempt of x. */
 enum rp_select_result rp_upstream_select(struct rp_exchange *x);
 
+/* A worker thread ends: its selection scratch is freed. */
+void rp_upstream_select_thread_end(void);
+
 /* A retry of x may start now (the upstream's retry budget, rp_lb_budget_retry); counted. */
 bool rp_upstream_retry_allowed(struct rp_exchange *x);
 

@@ -250,6 +250,7 @@ static void *worker_main(void *arg)
         w->slot = NULL;
     }
     rp_buf_pool_drain();
+    rp_upstream_select_thread_end();
     rp_arena_cache_drain(0);
     rp_exchange_cache_drain(0);
     rp_router_thread_exit();

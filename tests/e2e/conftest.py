@@ -32,8 +32,9 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def backend():
-    """Factory: backend(name) -> a started util.Backend."""
-    yield from util.started_servers(lambda n, name=None: util.Backend(name or f"b{n}"))
+    """Factory: backend(name, port=0) -> a started util.Backend (port: restart a killed one)."""
+    yield from util.started_servers(
+        lambda n, name=None, port=0: util.Backend(name or f"b{n}", port=port))
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -655,7 +656,7 @@ class Backend:
     `_builtin`); tests may add handlers with `on(prefix, fn)` where fn(backend, req, conn)
     writes the response and returns True to keep the connection."""
 
-    def __init__(self, name="b1"):
+    def __init__(self, name="b1", port=0):
         self.name = name
         self.lock = threading.Lock()
         self.connections = 0
@@ -671,7 +672,7 @@ class Backend:
         self.conns = set()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind(("127.0.0.1", port))  # a given port: a restart after kill()
         self.sock.listen(1024)
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
@@ -820,6 +821,34 @@ class Backend:
         if self.accept_thread.is_alive():
             problems.append(f"backend {self.name}: accept thread did not end")
         return problems
+
+    # crash simulation (test_lb_failover.py) ------------------------------------------------
+    def kill(self):
+        """Dies abruptly: the listener is shut (new connects are refused at once) and every
+        open connection is reset (RST, no FIN) as soon as its thread next reads. A response
+        being written still goes out. Start Backend(name, port=old.port) to bring it back;
+        stop() still joins the threads afterwards."""
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # Linux: stops listening, wakes accept()
+        except OSError:
+            pass
+        self.accept_thread.join(5)
+        self.sock.close()
+        with self.lock:
+            conns = list(self.conns)
+        for c in conns:  # linger 0 first: a thread that closes its connection now sends RST
+            try:
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass
+        self.stop_event.set()
+        for c in conns:
+            try:
+                # wakes a blocked recv (with EOF) without sending anything to the peer; the
+                # close in _serve's finally then resets the connection
+                c.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass
 
 
 # built-in behaviours ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "core/log.h"
+#include "lb/balancer.h"
 #include "proxy/session.h"
 
 static const char yaml[] =
@@ -41,7 +42,7 @@ static void setup(void)
     if (!slot)
         abort();
     slot->cfg = cfg;
-    slot->rr = rp_rr_states_new(cfg);
+    slot->lb = rp_lb_states_new(cfg);
     slot->current = true;
     w.slot = slot;
     w.rng = 88172645463325252ULL;

@@ -634,6 +634,14 @@ static void test_upstream_lb(void)
     }
     rp_config_unref(c);
     rp_cfg_errors_free(&errs);
+    /* with resolve:, a name unknown at load waits for DNS in empty slots */
+    c = load(UP_HEAD "  a: {servers: [\"nonexistent.invalid:80\"], resolve: 2}\n", &errs);
+    CHECK(c != NULL);
+    if (c)
+        CHECK(c->upstreams[0].nservers == 2 && c->upstreams[0].servers[1].port == 80 &&
+              c->upstreams[0].servers[0].addr.len == 0);
+    rp_config_unref(c);
+    rp_cfg_errors_free(&errs);
 
     static const struct {
         const char *yaml, *want;
@@ -650,6 +658,8 @@ static void test_upstream_lb(void)
         {"  a: {servers: [\"127.0.0.1:1\"], health_check: {path: nope}}\n", "must start with /"},
         {"  a: {servers: [\"127.0.0.1:1\"], retries: {tries: 0}}\n", "tries"},
         {"  a: {servers: [\"127.0.0.1:1\"], sticky: \"a b\"}\n", "not a valid cookie name"},
+        {"  a: {servers: [\"nonexistent.invalid:80\"]}\n",
+         "t.yaml:4:17: server: bad address \"nonexistent.invalid:80\": cannot resolve"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char yaml[512];
