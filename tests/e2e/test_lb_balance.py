@@ -1,7 +1,9 @@
 # Load balancing end to end: every balancer behind a real rampart and real backends, judged by
 # which backend answered (X-Backend), Set-Cookie headers and rampart's log lines: shares and
-# weights, load awareness (least_conn, p2c), hash keys and consistent remapping over a reload,
-# ip_hash failover, sticky cookies, backups, drain, slow start and the startup block.
+# weights, load awareness (least_conn, p2c), hash keys (also split over HTTP/2 cookie fields),
+# bounded loads and consistent remapping over reloads, ip_hash by client network and on
+# failover, sticky cookies, backups, drain, slow start, balancer switches by reload and the
+# startup block.
 # Shares get wide tolerances; state changes are awaited with wait_for, never with fixed sleeps.
 import re
 import socket
@@ -93,8 +95,10 @@ def log_count(r, text):
 
 def wait_log(r, text, before, timeout=HEALTH_WAIT):
     """Waits until `text` occurs in rampart's stderr more often than `before` times."""
-    wait_for(lambda: log_count(r, text) > before, timeout=timeout,
-             what=f"log line {text!r}\n{r.logs()}")
+    try:
+        wait_for(lambda: log_count(r, text) > before, timeout=timeout, what=f"log line {text!r}")
+    except AssertionError as e:
+        raise AssertionError(f"{e}\n{r.logs()}") from None
 
 
 def set_health(r, b, healthy):
