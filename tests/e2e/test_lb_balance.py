@@ -306,6 +306,21 @@ def test_hash_key_pins_each_user(rampart, backend, key):
     who(r.port, "/nokey?other=1", [("Cookie", "other=1")])
 
 
+def test_hash_path_key_is_the_normalised_path(rampart, backend):
+    """Spellings of one path (dot segments, percent-encoded unreserved characters, a query)
+    reach the same server as the plain path."""
+    bs = [backend(f"s{i}") for i in range(6)]
+    r = rampart(lb_config(bs, {"balance": "hash", "hash_key": "path"}))
+    homes = set()
+    for u in ("abc", "xyz", "q1", "k9", "m", "n2", "zz", "p0"):
+        home = who(r.port, f"/users/{u}")
+        homes.add(home)
+        enc = "%" + format(ord(u[0]), "02X") + u[1:]
+        for form in (f"/users/./{u}", f"/users/x/../{u}", f"/users/{enc}", f"/users/{u}?a=1"):
+            assert who(r.port, form) == home, (u, form)
+    assert len(homes) > 1, homes
+
+
 @pytest.mark.parametrize("hash_balance", [0, 125])
 def test_hot_key_spills_only_with_bounded_loads(rampart, backend, hash_balance):
     """Nine slow requests of one key at once: unbounded, all on the key's server; bounded at
