@@ -162,13 +162,11 @@ def test_random_follows_weights(rampart, backend):
     assert 0.6 <= share <= 0.9, c
 
 
-P2C_WEIGHTS = ("p2c ignores weights between two candidates: both are always drawn and the "
-               "cheaper wins, so weights 3:1 split about 1:1 (0.5 seen with 8 clients)")
 
 
 @pytest.mark.parametrize("balance", [
     "least_conn", "hash", "ip_hash",
-    pytest.param("p2c", marks=pytest.mark.xfail(strict=True, reason=P2C_WEIGHTS)),
+    "p2c",
 ])
 def test_weights_shape_the_share(rampart, backend, balance):
     """Weights 3:1: least_conn shares its ties by weight; hash and ip_hash place ~3/4 of the
@@ -670,13 +668,11 @@ def test_drain_by_reload_lets_inflight_finish(rampart, backend):
 # ---- 8: slow start -----------------------------------------------------------------------------
 
 
-P2C_SLOW_START = ("p2c ignores weights between two candidates: both are always drawn and the "
-                  "cheaper wins, so a server in slow start gets its full share at once")
 
 
 @pytest.mark.parametrize("balance", [
     "round_robin", "random", "least_conn",
-    pytest.param("p2c", marks=pytest.mark.xfail(strict=True, reason=P2C_SLOW_START)),
+    "p2c",
 ])
 def test_slow_start_ramps_up_after_recovery(rampart, backend, balance):
     """Two servers, 8 clients, 20 ms requests; one server fails its checks and comes back with
