@@ -5,7 +5,8 @@ set -euo pipefail
 
 PKGS=(
   build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
-  libssl-dev libnghttp2-dev libpcre2-dev libyaml-dev zlib1g-dev openssl
+  libssl-dev libnghttp2-dev libpcre2-dev libyaml-dev zlib1g-dev libbrotli-dev libzstd-dev
+  openssl
   curl python3 python3-pytest python3-httpx python3-websockets python3-h2
   python3-trustme python3-grpcio testssl.sh
   nginx haproxy wrk nghttp2-client procps dnsmasq-base
