@@ -111,12 +111,16 @@ static void apply(struct ccstate *st, struct rp_slice name, bool has_arg, struct
         cc->no_transform = true;
     } else if (rp_slice_case_eq_cstr(name, "only-if-cached")) {
         cc->only_if_cached = true;
-    } else if (rp_slice_case_eq_cstr(name, "public")) {
-        cc->public_ = true;
     } else if (rp_slice_case_eq_cstr(name, "must-revalidate")) {
         cc->must_revalidate = true;
     } else if (rp_slice_case_eq_cstr(name, "proxy-revalidate")) {
         cc->proxy_revalidate = true;
+    } else if (bad) {
+        /* Past this point the directives permit more than their absence: a malformed one
+         * is not trusted (the restrictive ones above are honoured however written). */
+        return;
+    } else if (rp_slice_case_eq_cstr(name, "public")) {
+        cc->public_ = true;
     } else if (rp_slice_case_eq_cstr(name, "immutable")) {
         cc->immutable = true;
     } else if (rp_slice_case_eq_cstr(name, "must-understand")) {
