@@ -2,6 +2,8 @@
  * chunked bodies, waiters, the byte budget, S3-FIFO scan resistance and ghost re-admission,
  * purges, and a multi-threaded stress run. */
 #include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -407,6 +409,79 @@ static void test_purge(void)
     rp_cache_store_free(st);
 }
 
+/* ---- request collapsing: readers stream a filling object, woken only by waiters ---- */
+
+struct stream_reader {
+    struct rp_cache_obj *o;
+    sem_t sem;
+    uint64_t got;
+    bool bad;
+};
+
+static void on_stream(void *arg)
+{
+    sem_post(arg);
+}
+
+static void *stream_thread(void *arg)
+{
+    struct stream_reader *r = arg;
+    for (;;) {
+        /* the state first: once it is final, one more drain reads everything */
+        enum rp_cache_obj_state s = rp_cache_obj_state(r->o);
+        size_t n;
+        const unsigned char *p;
+        while ((p = rp_cache_obj_body(r->o, r->got, &n)) != NULL) {
+            for (size_t i = 0; i < n; i++)
+                if (p[i] != pat(8, r->got + i))
+                    r->bad = true;
+            r->got += n;
+        }
+        if (s != RP_OBJ_FILLING) {
+            if (s == RP_OBJ_FAILED || r->got != rp_cache_obj_body_len(r->o))
+                r->bad = true;
+            return NULL;
+        }
+        if (!rp_cache_obj_wait(r->o, on_stream, &r->sem))
+            continue; /* ended meanwhile: read again */
+        if (rp_cache_obj_body_len(r->o) > r->got)
+            continue; /* bytes came just before registering; a later wake is harmless */
+        sem_wait(&r->sem);
+    }
+}
+
+static void test_collapsing(void)
+{
+    struct rp_cache_store *st = rp_cache_store_new(64u << 20);
+    struct rp_cache_obj *o = rp_cache_insert(st, S("c"), S("h"), NULL, 0);
+    struct stream_reader rd[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        rd[i] = (struct stream_reader){.o = rp_cache_lookup(st, S("c"))};
+        sem_init(&rd[i].sem, 0, 0);
+        pthread_create(&th[i], NULL, stream_thread, &rd[i]);
+    }
+    uint64_t len = 0, rng = 12345;
+    for (int i = 0; i < 3000; i++) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        size_t n = 1 + (size_t)(rng % 1500);
+        CHECK(fill(o, 8, len, n));
+        len += n;
+        if (i % 64 == 0)
+            sched_yield();
+    }
+    rp_cache_obj_finish(o);
+    rp_cache_obj_unref(o);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        CHECK(!rd[i].bad);
+        CHECK_INT(rd[i].got, len);
+        rp_cache_obj_unref(rd[i].o);
+        sem_destroy(&rd[i].sem);
+    }
+    rp_cache_store_free(st);
+}
+
 /* ---- multi-threaded stress ---- */
 
 #define STRESS_KEYS 200
@@ -540,6 +615,7 @@ int main(void)
     RUN(test_scan_resistance);
     RUN(test_ghost);
     RUN(test_purge);
+    RUN(test_collapsing);
     RUN(test_stress);
     TEST_MAIN_END();
 }
