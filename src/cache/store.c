@@ -119,7 +119,9 @@ void rp_store_detach(struct rp_store_shard *sh, struct rp_cache_obj *o)
     atomic_fetch_sub(&o->st->count, 1);
 }
 
-/* Take n bytes of the budget, evicting until they fit; false when they cannot. */
+/* Take n bytes of the budget, evicting until they fit; false when they cannot (the table is
+ * empty and other threads' reservations still leave too little: rare, that insert or append
+ * then fails as if the object were too large). */
 bool rp_store_reserve(struct rp_cache_store *st, size_t n)
 {
     if (n > st->budget)
