@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
+/* ZSTD_getCParams, only to check the window bound of our level cap */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include "filter/compress.h"
@@ -238,6 +240,10 @@ static void test_levels(void)
             free(plain.p);
         }
     free(text);
+    /* compress.c caps zstd at level 19 instead of setting a window: zstd's level table keeps
+     * those windows within the decoder's windowLogMax of 23 */
+    for (int lv = 1; lv <= 19; lv++)
+        CHECK(ZSTD_getCParams(lv, ZSTD_CONTENTSIZE_UNKNOWN, 0).windowLog <= 23);
     CHECK(rp_compressor_new(RP_CODING_IDENTITY, 0) == NULL);
     CHECK(rp_decompressor_new(RP_CODING_IDENTITY, 0) == NULL);
     rp_zstream_free(NULL);
@@ -272,6 +278,33 @@ static void test_flush(void)
         free(plain.p);
         free(comp.p);
         rp_zstream_free(z);
+    }
+    free(text);
+}
+
+/* A random mix of NONE and FLUSH calls over tiny pieces and outputs, then FINISH. */
+static void test_mixed_flushes(void)
+{
+    uint8_t *text = text_like(40000);
+    for (size_t i = 0; i < NCODINGS; i++) {
+        struct rp_zstream *z = rp_compressor_new(codings[i], 0);
+        struct vec comp = {0};
+        size_t k = 0, off = 0;
+        while (off < 40000) {
+            size_t len = 1 + rnd() % 300;
+            if (len > 40000 - off)
+                len = 40000 - off;
+            enum rp_zflush fl = rnd() % 4 == 0 ? RP_Z_FLUSH : RP_Z_NONE;
+            CHECK_INT(feed(z, text + off, len, 1 + rnd() % 9, 1 + rnd() % 9, fl, &comp, &k), 0);
+            off += len;
+        }
+        CHECK_INT(feed(z, NULL, 0, 1, 6, RP_Z_FINISH, &comp, &k), 1);
+        rp_zstream_free(z);
+        struct vec plain = {0};
+        CHECK_INT(decompress_all(codings[i], comp.p, comp.n, 5, 3, 0, &plain, NULL), 1);
+        CHECK(plain.n == 40000 && memcmp(plain.p, text, 40000) == 0);
+        free(plain.p);
+        free(comp.p);
     }
     free(text);
 }
@@ -469,6 +502,7 @@ int main(void)
     RUN(test_round_trips);
     RUN(test_levels);
     RUN(test_flush);
+    RUN(test_mixed_flushes);
     RUN(test_finish_with_input);
     RUN(test_one_shot_decoders);
     RUN(test_system_tools);
