@@ -19,7 +19,8 @@ enum rp_zflush {
 };
 
 /* A compressor for c (gzip, br or zstd) at level (1..9 for gzip, 0..11 br, 1..19 zstd;
- * 0 = the coding's default for on-the-fly use). NULL on OOM or for identity. */
+ * 0 = the coding's default for on-the-fly use: gzip 5, br 4, zstd 3; so br quality 0 cannot
+ * be asked for; out-of-range levels are clamped). NULL on OOM or for identity. */
 struct rp_zstream *rp_compressor_new(enum rp_coding c, int level);
 /* A decompressor for c, producing at most max_out bytes in total (a bomb guard; 0 = no
  * limit). */
@@ -31,7 +32,7 @@ void rp_zstream_free(struct rp_zstream *z);
  * *produced == cap. Returns 1 when the stream has ended (FINISH fully written, or the
  * compressed input's end reached when decompressing), 0 when more calls are needed, -1 on
  * corrupt input or an exceeded max_out (decompressing) or an internal error. */
-int rp_zstream_run(struct rp_zstream *z, const void *in, size_t in_len, size_t *consumed,
-                   void *out, size_t cap, size_t *produced, enum rp_zflush flush);
+int rp_zstream_run(struct rp_zstream *z, const void *in, size_t in_len, size_t *consumed, void *out,
+                   size_t cap, size_t *produced, enum rp_zflush flush);
 
 #endif
