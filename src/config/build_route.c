@@ -470,6 +470,12 @@ static void h_match(struct rp_cfg_ctx *c, const struct rp_cfg_key *k, const stru
     rp_cfg_apply(c, match_keys, RP_CFG_COUNT(match_keys), what, v, &rb->r.match);
 }
 
+static void h_compress(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
+                       const struct rp_cfg_node *v, void *target)
+{
+    rp_cfg_route_compress(c, k, v, &((struct route_build *)target)->r.compress);
+}
+
 static const struct rp_cfg_key route_keys[] = {
     {"match", RP_CFG_T_CUSTOM, .handler = h_match,
      .help = "conditions that must all hold (default: everything)"},
@@ -486,6 +492,8 @@ static const struct rp_cfg_key route_keys[] = {
      .help = "edits of the request headers: set, add, remove"},
     {"response_headers", RP_CFG_T_CUSTOM, .handler = h_header_ops,
      .help = "edits of the response headers: set, add, remove"},
+    {"compress", RP_CFG_T_CUSTOM, .handler = h_compress,
+     .help = "compress proxied responses: true or {encodings, types, min_length, *_level}"},
 };
 
 void rp_cfg_build_routes(struct rp_cfg_ctx *c)

@@ -240,6 +240,16 @@ struct rp_static_conf {
     const char *index; /* default "index.html"; NULL or "" = none */
 };
 
+/* routes[].compress: on-the-fly compression of proxied responses (src/filter/). */
+struct rp_compress_conf {
+    uint8_t prefer[3]; /* enum rp_coding, most preferred first (default zstd, br, gzip) */
+    uint32_t nprefer;
+    int level[4];        /* per enum rp_coding; 0 = the coding's default */
+    uint64_t min_length; /* smaller bodies (by Content-Length) are sent as they are (256) */
+    const char **types;  /* media types, lowercase; "text/" + "*" covers the subtypes */
+    uint32_t ntypes;
+};
+
 struct rp_route {
     uint32_t index;   /* position in file order, for logs */
     const char *file; /* where it was declared */
@@ -262,6 +272,7 @@ struct rp_route {
     const char *add_prefix;   /* prepended after strip_prefix */
     struct rp_header_ops request_headers;
     struct rp_header_ops response_headers;
+    const struct rp_compress_conf *compress; /* NULL: off */
 };
 
 enum rp_log_format { RP_LOG_COMBINED, RP_LOG_JSON };

@@ -111,6 +111,10 @@ rp_cfg_handler_fn rp_cfg_balance, rp_cfg_hash_key, rp_cfg_sticky, rp_cfg_health_
 void rp_cfg_upstream_lb_finish(struct rp_cfg_ctx *c, const struct rp_cfg_node *node,
                                struct rp_upstream_conf *u, const char *what);
 
+/* routes[].compress (build_compress.c; target: the route's const struct rp_compress_conf *). */
+void rp_cfg_route_compress(struct rp_cfg_ctx *c, const struct rp_cfg_key *k,
+                           const struct rp_cfg_node *v, void *target);
+
 /* The host of a server address as written when it is a name ("app.internal:443"), copied into
  * the snapshot; NULL for IP literals and ":port". */
 const char *rp_cfg_server_host(struct rp_cfg_ctx *c, const char *text);

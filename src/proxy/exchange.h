@@ -153,6 +153,13 @@ struct rp_exchange {
     uint64_t queue_deadline;   /* loop time */
     const char *sticky_cookie; /* Set-Cookie value for the response (arena), or NULL */
 
+    /* response compression (src/filter/zfilter.h) */
+    struct rp_zfilter *zf; /* the body goes through it; NULL: as it came */
+    int zcoding;           /* enum rp_coding of the response (also for HEAD) */
+    bool zvary;            /* Vary: Accept-Encoding is due */
+    bool zdirty;           /* data fed since the last flush */
+    bool zended;           /* the end was fed */
+
     /* accounting */
     uint64_t start_us, upstream_start_us, upstream_us;
     uint64_t bytes_in, bytes_out; /* set at the end from the session's totals */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "http/accept_encoding.h"
 #include "proxy/exchange_run.h"
 #include "proxy/session.h"
 #include "tls/client_auth.h"
@@ -349,6 +350,24 @@ bool rp_response_has_codings(const struct rp_msg *m)
     return false;
 }
 
+/* A Vary value that already covers Accept-Encoding ("*" covers everything). */
+static bool vary_names_accept_encoding(struct rp_slice v)
+{
+    const char *p = v.p, *end = v.p + v.n;
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+            p++;
+        const char *e = p;
+        while (e < end && *e != ',' && *e != ' ' && *e != '\t')
+            e++;
+        struct rp_slice tok = {p, (size_t)(e - p)};
+        if (rp_slice_case_eq_cstr(tok, "accept-encoding") || rp_slice_case_eq_cstr(tok, "*"))
+            return true;
+        p = e;
+    }
+    return false;
+}
+
 bool rp_proxy_write_response_head(struct rp_exchange *x, const struct rp_msg *resp,
                                   enum rp_body_out out)
 {
@@ -368,7 +387,7 @@ bool rp_proxy_write_response_head(struct rp_exchange *x, const struct rp_msg *re
     else
         puts_(&h, rp_http_reason(resp->status));
     put(&h, "\r\n", 2);
-    bool has_request_id = false, has_hsts = false;
+    bool has_request_id = false, has_hsts = false, vary_done = false;
     for (uint32_t i = 0; i < resp->nhdrs; i++) {
         struct rp_slice name = resp->hdrs[i].name;
         has_hsts |= rp_slice_case_eq_cstr(name, "strict-transport-security");
@@ -381,11 +400,25 @@ bool rp_proxy_write_response_head(struct rp_exchange *x, const struct rp_msg *re
             continue;
         if (rp_slice_case_eq_cstr(name, "x-request-id"))
             has_request_id = true;
+        if (x->zcoding && (rp_slice_case_eq_cstr(name, "content-length") ||
+                           rp_slice_case_eq_cstr(name, "content-encoding")))
+            continue; /* compressed: a new length (none) and coding */
+        if (x->zvary && rp_slice_case_eq_cstr(name, "vary") &&
+            vary_names_accept_encoding(resp->hdrs[i].value))
+            vary_done = true;
         put_slice(&h, name);
         put(&h, ": ", 2);
+        /* a strong validator does not hold for the compressed bytes (RFC 9110 8.8.1) */
+        if (x->zcoding && rp_slice_case_eq_cstr(name, "etag") && resp->hdrs[i].value.n &&
+            resp->hdrs[i].value.p[0] == '"')
+            put(&h, "W/", 2);
         put_slice(&h, resp->hdrs[i].value);
         put(&h, "\r\n", 2);
     }
+    if (x->zcoding)
+        put_field(&h, "Content-Encoding", rp_slice_cstr(rp_coding_name(x->zcoding)));
+    if (x->zvary && !vary_done)
+        puts_(&h, "Vary: Accept-Encoding\r\n");
     if (cfg->proxy.server_header[0])
         put_field(&h, "Server", rp_slice_cstr(cfg->proxy.server_header));
     if (x->sticky_cookie)

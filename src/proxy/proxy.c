@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "filter/zfilter.h"
 #include "h2/h2_backend.h"
 #include "http/h1_parse.h"
 #include "proxy/exchange_run.h"
@@ -322,6 +323,23 @@ static bool pump_request_body(struct rp_exchange *x)
     }
 }
 
+/* Whether and how the body is compressed (src/filter/zfilter.h); a compressed body has no
+ * length any more, so it is chunked (close-delimited for HTTP/1.0). False on OOM. */
+static bool start_compression(struct rp_exchange *x, const struct rp_msg *resp,
+                              enum rp_body_out *out)
+{
+    const struct rp_compress_conf *conf = x->route->compress;
+    enum rp_coding c = rp_zfilter_choose(conf, &x->req, resp, &x->zvary);
+    if (c == RP_CODING_IDENTITY)
+        return true;
+    x->zcoding = c;
+    if (resp->body == RP_BODY_NONE) /* HEAD, or no body: the headers say what a GET gets */
+        return true;
+    *out = x->req.version >= 11 ? RP_OUT_CHUNKED : RP_OUT_CLOSE;
+    x->zf = rp_zfilter_new(c, conf->level[c], *out);
+    return x->zf != NULL;
+}
+
 static bool start_response(struct rp_exchange *x)
 {
     struct rp_session *s = x->s;
@@ -363,6 +381,10 @@ static bool start_response(struct rp_exchange *x)
             return true;
         }
         break;
+    }
+    if (x->route->compress && !start_compression(x, resp, &out)) {
+        rp_exchange_error(x, 500);
+        return true;
     }
     if (out == RP_OUT_CLOSE)
         s->want_close = true;
@@ -440,25 +462,111 @@ static bool pump_response_head(struct rp_exchange *x)
     }
 }
 
+/* The whole body was read (and written into the client's output): the exchange's response is
+ * done. True when this call marked it. */
+static bool finish_response_body(struct rp_exchange *x)
+{
+    if (x->resp_done)
+        return false;
+    x->resp_done = true;
+    /* answered before the whole request body arrived (an early 413, say): the rest of the
+     * body cannot be told from a next request, so the connection ends */
+    if (!x->req_done)
+        x->s->want_close = true;
+    x->upstream_us = rp_clock_mono_us() - x->upstream_start_us;
+    rp_timer_disarm(&x->w->loop, &x->b->timer);
+    return true;
+}
+
+/* The response body through the compression filter: its framed output drains to the client
+ * before the next backend event is fed; when the backend pauses, what was compressed so far
+ * is flushed so that a streamed response keeps moving. */
+static bool pump_compressed_body(struct rp_exchange *x)
+{
+    struct rp_session *s = x->s;
+    struct rp_bconn *b = x->b;
+    struct rp_buf *zo = rp_zfilter_output(x->zf);
+    bool progress = false;
+    for (;;) {
+        if (rp_buf_len(zo)) {
+            if (!rp_session_out_room(s, 1)) {
+                x->paused_on_client = true;
+                return progress;
+            }
+            size_t n =
+                rp_buf_len(zo) < rp_buf_room(&s->out) ? rp_buf_len(zo) : rp_buf_room(&s->out);
+            rp_buf_put(&s->out, rp_buf_rptr(zo), n);
+            rp_buf_consume(zo, n);
+            progress |= n > 0;
+            if (rp_buf_len(zo)) {
+                x->paused_on_client = true;
+                return progress;
+            }
+        }
+        if (x->resp_body.done && !x->zended) {
+            /* a body with a length ends with its last byte, without an end event */
+            if (!rp_zfilter_feed(x->zf, RP_CHUNK_END, (struct rp_slice){NULL, 0}, false))
+                goto failed;
+            x->zended = progress = true;
+            continue;
+        }
+        if (x->resp_body.done)
+            return finish_response_body(x) || progress;
+        if (rp_buf_len(&b->in) == 0) {
+            ssize_t n = rp_bconn_fill(b, RP_BUF_SIZE);
+            if (n > 0) {
+                x->backend_progress = progress = true;
+                continue;
+            }
+            if (n == 0) {
+                if (!x->zdirty)
+                    return progress;
+                x->zdirty = false; /* the backend paused: let the client decode what came */
+                if (!rp_zfilter_feed(x->zf, RP_CHUNK_NONE, (struct rp_slice){NULL, 0}, true))
+                    goto failed;
+                continue;
+            }
+        }
+        enum rp_chunk_ev ev;
+        struct rp_slice out;
+        size_t len = rp_buf_len(&b->in);
+        ssize_t r = rp_body_read(&x->resp_body, rp_buf_rptr(&b->in), len, b->eof, &ev, &out);
+        if (r < 0) {
+            rp_log_warn("upstream %s: %s sent a truncated or malformed body", x->upstream->name,
+                        x->upstream_addr);
+            rp_exchange_fail(x);
+            return true;
+        }
+        if (ev != RP_CHUNK_NONE && !rp_zfilter_feed(x->zf, ev, out, false))
+            goto failed;
+        x->zdirty |= ev == RP_CHUNK_DATA;
+        x->zended |= ev == RP_CHUNK_END;
+        rp_buf_consume(&b->in, (size_t)r);
+        if (r == 0 && ev == RP_CHUNK_NONE) {
+            ssize_t n = rp_bconn_fill(b, RP_BUF_SIZE);
+            if (n == 0 && !x->zdirty)
+                return progress;
+            if (n > 0)
+                x->backend_progress = true;
+        }
+        progress = true;
+    }
+failed:
+    rp_log_error("upstream %s: compressing the response failed", x->upstream->name);
+    rp_exchange_fail(x);
+    return true;
+}
+
 static bool pump_response_body(struct rp_exchange *x)
 {
     struct rp_session *s = x->s;
     struct rp_bconn *b = x->b;
     bool progress = false;
+    if (x->zf)
+        return pump_compressed_body(x);
     for (;;) {
-        if (x->resp_body.done) {
-            if (!x->resp_done) {
-                x->resp_done = true;
-                /* answered before the whole request body arrived (an early 413, say): the
-                 * rest of the body cannot be told from a next request, so the connection ends */
-                if (!x->req_done)
-                    s->want_close = true;
-                x->upstream_us = rp_clock_mono_us() - x->upstream_start_us;
-                rp_timer_disarm(&x->w->loop, &b->timer);
-                progress = true;
-            }
-            return progress;
-        }
+        if (x->resp_body.done)
+            return finish_response_body(x) || progress;
         if (!rp_session_out_room(s, FRAME_ROOM + 1)) {
             x->paused_on_client = true;
             return progress;
@@ -642,6 +750,8 @@ timer:
 void rp_proxy_release(struct rp_exchange *x, bool abort)
 {
     struct rp_bconn *b = x->b;
+    rp_zfilter_free(x->zf);
+    x->zf = NULL;
     rp_upstream_exchange_end(x); /* the exchange is over (or answered locally): counters */
     if (!b)
         return;
