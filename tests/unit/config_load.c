@@ -674,6 +674,41 @@ static void test_upstream_lb(void)
     }
 }
 
+/* routes[].compress: true, a map, and its errors. */
+static void test_route_compress(void)
+{
+    struct rp_cfg_errors errs = {0};
+    struct rp_config *c = load(
+        "listen: [\":8080\"]\nupstreams: {a: {servers: [\"127.0.0.1:1\"]}}\n"
+        "routes:\n"
+        "  - {match: {path_prefix: /x}, proxy: a, compress: true}\n"
+        "  - {match: {path_prefix: /y}, proxy: a, compress: {encodings: [gzip, br], min_length: 1k,\n"
+        "     types: [\"Text/*\", application/json], gzip_level: 9}}\n"
+        "  - {proxy: a, compress: false}\n",
+        &errs);
+    CHECK(c != NULL);
+    if (c) {
+        const struct rp_compress_conf *z = c->routes[0].compress;
+        CHECK(z && z->nprefer == 3 && z->prefer[0] == 3 && z->min_length == 256 && z->ntypes > 10);
+        z = c->routes[1].compress;
+        CHECK(z && z->nprefer == 2 && z->prefer[0] == 1 && z->prefer[1] == 2);
+        CHECK(z && z->min_length == 1024 && z->ntypes == 2 && !strcmp(z->types[0], "text/*"));
+        CHECK(z && z->level[1] == 9);
+        CHECK(c->routes[2].compress == NULL);
+    }
+    rp_config_unref(c);
+    rp_cfg_errors_free(&errs);
+    c = load("listen: [\":8080\"]\nupstreams: {a: {servers: [\"127.0.0.1:1\"]}}\n"
+             "routes: [{proxy: a, compress: {encodings: [gzip, lz4], types: [html]}}]\n",
+             &errs);
+    CHECK(c == NULL && errs.n == 2);
+    if (errs.n == 2) {
+        CHECK(strstr(errs.msgs[0], "expected gzip, br or zstd, got \"lz4\"") != NULL);
+        CHECK(strstr(errs.msgs[1], "expected a media type") != NULL);
+    }
+    rp_cfg_errors_free(&errs);
+}
+
 int main(void)
 {
     RUN(test_full);
@@ -684,5 +719,6 @@ int main(void)
     RUN(test_files);
     RUN(test_upstream_protocol);
     RUN(test_upstream_lb);
+    RUN(test_route_compress);
     TEST_MAIN_END();
 }
