@@ -223,10 +223,12 @@ static int br_encode(struct rp_zstream *z, const uint8_t *in, size_t *ip, size_t
     BrotliEncoderOperation bop = fl == RP_Z_FINISH  ? BROTLI_OPERATION_FINISH
                                  : fl == RP_Z_FLUSH ? BROTLI_OPERATION_FLUSH
                                                     : BROTLI_OPERATION_PROCESS;
+    bool flushed = false; /* a flush needs one call even without new input */
     for (;;) {
         if (fl == RP_Z_FINISH && BrotliEncoderIsFinished(z->u.be))
             return 1;
-        if (fl != RP_Z_FINISH && *ip == in_len && !BrotliEncoderHasMoreOutput(z->u.be))
+        if (fl != RP_Z_FINISH && (fl == RP_Z_NONE || flushed) && *ip == in_len &&
+            !BrotliEncoderHasMoreOutput(z->u.be))
             return 1;
         if (*op == cap)
             return 0;
@@ -239,6 +241,7 @@ static int br_encode(struct rp_zstream *z, const uint8_t *in, size_t *ip, size_t
         if (!BrotliEncoderCompressStream(z->u.be, bop, &avail_in, &next_in, &avail_out, &next_out,
                                          NULL))
             return -1;
+        flushed |= avail_in == 0; /* a flush (or finish) call that took all it was given */
         *ip += feed - avail_in;
         *op = cap - avail_out;
     }

@@ -79,12 +79,14 @@ struct rp_zfilter {
     struct rp_zstream *z;
     struct rp_body_writer w;
     struct rp_buf out;
-    bool finished; /* the compressed stream has ended */
+    bool finished;    /* the compressed stream has ended */
+    size_t unflushed; /* input since the last flush */
 };
 
 /* Framed output may grow this far while one event is compressed (a compressor may release a
  * whole internal block at once); the caller drains it before feeding more. */
-#define OUT_MAX (4u << 20)
+#define OUT_MAX (8u << 20)
+#define FLUSH_EVERY (256u << 10)
 #define STEP 16384
 
 struct rp_zfilter *rp_zfilter_new(enum rp_coding c, int level, enum rp_body_out out)
@@ -147,8 +149,17 @@ bool rp_zfilter_feed(struct rp_zfilter *f, enum rp_chunk_ev ev, struct rp_slice 
 {
     switch (ev) {
     case RP_CHUNK_DATA:
+        /* a flush now and then bounds what a compressor holds back (brotli keeps up to its
+         * window before it writes anything), and so the output one event can release */
+        f->unflushed += data.n;
+        if (f->unflushed >= FLUSH_EVERY)
+            flush = true;
+        if (flush)
+            f->unflushed = 0;
         return run(f, data, flush ? RP_Z_FLUSH : RP_Z_NONE);
     case RP_CHUNK_NONE:
+        if (flush)
+            f->unflushed = 0;
         return !flush || run(f, (struct rp_slice){NULL, 0}, RP_Z_FLUSH);
     case RP_CHUNK_TRAILER:
         if (!run(f, (struct rp_slice){NULL, 0}, RP_Z_FINISH) ||

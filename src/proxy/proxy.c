@@ -521,10 +521,7 @@ static bool pump_compressed_body(struct rp_exchange *x)
             if (n == 0) {
                 if (!x->zdirty)
                     return progress;
-                x->zdirty = false; /* the backend paused: let the client decode what came */
-                if (!rp_zfilter_feed(x->zf, RP_CHUNK_NONE, (struct rp_slice){NULL, 0}, true))
-                    goto failed;
-                continue;
+                goto flush;
             }
         }
         enum rp_chunk_ev ev;
@@ -542,13 +539,22 @@ static bool pump_compressed_body(struct rp_exchange *x)
         x->zdirty |= ev == RP_CHUNK_DATA;
         x->zended |= ev == RP_CHUNK_END;
         rp_buf_consume(&b->in, (size_t)r);
-        if (r == 0 && ev == RP_CHUNK_NONE) {
+        if (r == 0 && ev == RP_CHUNK_NONE) { /* the decoder needs more than is buffered */
             ssize_t n = rp_bconn_fill(b, RP_BUF_SIZE);
-            if (n == 0 && !x->zdirty)
-                return progress;
+            if (n == 0) {
+                if (!x->zdirty)
+                    return progress;
+                goto flush;
+            }
             if (n > 0)
                 x->backend_progress = true;
         }
+        progress = true;
+        continue;
+    flush:
+        x->zdirty = false; /* the backend paused: let the client decode what came so far */
+        if (!rp_zfilter_feed(x->zf, RP_CHUNK_NONE, (struct rp_slice){NULL, 0}, true))
+            goto failed;
         progress = true;
     }
 failed:
