@@ -793,3 +793,261 @@ def test_h2_trailers_after_compressed_body(rampart, backend):
         assert (st["trailers"] or {}).get("x-checksum") == "abc123", st["trailers"]
     finally:
         c.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# more edges: q-value spelling, framing variants, pipelining, aborts, reloads, h2 flushes
+
+
+@pytest.mark.parametrize("accept,expected", [
+    ("gzip;q=0.000", None),
+    ("gzip ; q=0", None),
+    ("gzip;Q=0", None),
+    ("gzip;q=1.000", "gzip"),
+    ("gzip;q=0.001", "gzip"),
+    ("br;q=0.0, gzip", "gzip"),
+    (" , gzip ,, ", "gzip"),
+])
+def test_accept_encoding_spelling(rampart, backend, accept, expected):
+    r, b = start(rampart, backend)
+    b.on("/n", reply(BIG, "text/plain"))
+    resp = get(r.port, "/n", ae(accept))
+    if expected is None:
+        assert_untouched(resp, BIG)
+    else:
+        assert_compressed(resp, expected, BIG)
+
+
+def test_identity_refused_and_nothing_else(rampart, backend):
+    # RFC 9110 12.5.3: the server may answer 406 or send identity anyway; never a coding the
+    # client did not list
+    r, b = start(rampart, backend)
+    b.on("/n", reply(BIG, "text/plain"))
+    for accept in ("identity;q=0", "*;q=0", "deflate, identity;q=0"):
+        resp = get(r.port, "/n", ae(accept))
+        assert resp.status in (200, 406), resp
+        assert resp.header("content-encoding") is None, (accept, resp.headers)
+        if resp.status == 200:
+            assert resp.body == BIG
+
+
+def test_close_delimited_backend_compressed(rampart, backend):
+    r, b = start(rampart, backend)
+
+    def closedelim(be, req, conn):
+        hs = be.base_headers() + [("Content-Type", "text/plain"), ("Connection", "close")]
+        conn.sendall(response_head(200, hs))
+        for piece in split(BIG):
+            conn.sendall(piece)
+        return False
+
+    b.on("/cd", closedelim)
+    with Client(r.port) as c:
+        assert_compressed(c.request("GET", "/cd", ae("gzip")), "gzip", BIG)
+        assert_compressed(c.request("GET", "/cd", ae("br")), "br", BIG)
+
+
+def test_tiny_backend_chunks(rampart, backend):
+    r, b = start(rampart, backend)
+    body = text_body(5000)
+
+    def tiny(be, req, conn):
+        conn.sendall(response_head(200, be.base_headers() + [("Content-Type", "text/plain"),
+                                                              ("Transfer-Encoding", "chunked")]))
+        conn.sendall(b"".join(b"1\r\n%c\r\n" % c for c in body) + b"0\r\n\r\n")
+        return True
+
+    b.on("/tiny", tiny)
+    for coding in ("gzip", "br", "zstd"):
+        assert_compressed(get(r.port, "/tiny", ae(coding)), coding, body)
+
+
+def test_pipelined_compressed_responses(rampart, backend):
+    r, b = start(rampart, backend)
+    b.on("/p", reply(BIG, "text/plain"))
+    b.on("/q", reply(BIG, "text/plain", chunked=True))
+    b.on("/img", reply(BIG, "image/png"))
+    reqs = [("/p", "gzip"), ("/img", "gzip"), ("/q", "zstd"), ("/p", "identity"), ("/q", "br")]
+    with Client(r.port) as c:
+        c.send(b"".join(build_request("GET", p, ae(a)) for p, a in reqs))
+        for p, a in reqs:
+            resp = c.read_response()
+            if p == "/img" or a == "identity":
+                assert_untouched(resp, BIG)
+            else:
+                assert_compressed(resp, a, BIG)
+
+
+def test_post_response_compressed(rampart, backend):
+    r, b = start(rampart, backend)
+    b.on("/form", reply(BIG, "application/json"))
+    with Client(r.port) as c:
+        resp = c.request("POST", "/form", ae("gzip"), body=b"a=1")
+        assert_compressed(resp, "gzip", BIG)
+    assert b.last().body == b"a=1"
+
+
+def test_big_body_each_coding(rampart, backend):
+    r, b = start(rampart, backend)
+    big = text_body(4 * 1024 * 1024) + bytes(range(256)) * 256  # text plus incompressible tail
+    b.on("/huge", reply(big, "text/plain", chunked=True))
+    for coding in ("gzip", "br", "zstd"):
+        assert_compressed(get(r.port, "/huge", ae(coding), timeout=30), coding, big)
+
+
+def test_client_abort_mid_compressed_body(rampart, backend):
+    r, b = start(rampart, backend)
+    big = text_body(2 * 1024 * 1024) + bytes(range(256)) * 4096  # 1 MiB that will not shrink
+    b.on("/abort", reply(big, "text/plain", chunked=True))
+    for coding in ("gzip", "br", "zstd"):
+        s = socket.create_connection(("127.0.0.1", r.port), timeout=10)
+        s.sendall(build_request("GET", "/abort", ae(coding)))
+        assert s.recv(4096).startswith(b"HTTP/1.1 200")
+        s.close()  # abandon the stream in the middle
+    time.sleep(0.3)
+    assert r.alive()
+    b.on("/ok", reply(BIG, "text/plain"))
+    assert_compressed(get(r.port, "/ok", ae("zstd")), "zstd", BIG)
+
+
+def test_reload_switches_compression(rampart, backend):
+    from util import reload_to
+
+    b = backend()
+    b.on("/r", reply(BIG, "text/plain"))
+    on = make_config(backends=[b.port], routes=[{"match": {"path_prefix": "/"}, "proxy": "app",
+                                                 "compress": True}])
+    r = rampart(on)
+    assert_compressed(get(r.port, "/r", ae("gzip")), "gzip", BIG)
+    off = dict(on, routes=[{"match": {"path_prefix": "/"}, "proxy": "app"}])
+    reload_to(r, off)
+    assert_untouched(get(r.port, "/r", ae("gzip")), BIG)
+    custom = dict(on, routes=[{"match": {"path_prefix": "/"}, "proxy": "app",
+                               "compress": {"encodings": ["br"]}}])
+    reload_to(r, custom)
+    assert_compressed(get(r.port, "/r", ae("gzip, br, zstd")), "br", BIG)
+    assert_untouched(get(r.port, "/r", ae("gzip, zstd")), BIG)
+
+
+def test_h2_streaming_flush_before_backend_finishes(rampart, backend):
+    h2srv = pytest.importorskip("test_h2_server")
+    r, b = start(rampart, backend)
+    body = text_body(60 * 1024)
+    first, rest = body[:10 * 1024], body[10 * 1024:]
+    second_sent = threading.Event()
+
+    def slow(be, req, conn):
+        hs = be.base_headers() + [("Content-Type", "text/plain"),
+                                  ("Transfer-Encoding", "chunked")]
+        conn.sendall(response_head(200, hs) + b"%x\r\n%s\r\n" % (len(first), first))
+        be.stop_event.wait(1.0)
+        second_sent.set()
+        conn.sendall(b"".join(encode_chunked([rest])))
+        return True
+
+    b.on("/slow", slow)
+    c = h2srv.H2(r.port)
+    try:
+        sid = c.request("GET", "/slow", [("accept-encoding", "gzip")])
+        z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        st = c.st(sid)
+        fed = 0
+        decoded = b""
+        deadline = time.monotonic() + 5
+        while not decoded and not second_sent.is_set() and time.monotonic() < deadline:
+            c.pump(0.7)
+            decoded += z.decompress(bytes(st["data"][fed:]))
+            fed = len(st["data"])
+        assert decoded and not second_sent.is_set(), "nothing decodable before the pause ended"
+        assert st["headers"].get("content-encoding") == "gzip", st["headers"]
+        assert body.startswith(decoded) and len(decoded) <= len(first)
+        st = c.response(sid)
+        decoded += z.decompress(bytes(st["data"][fed:])) + z.flush()
+        assert z.eof and decoded == body
+    finally:
+        c.close()
+
+
+def test_h2_head_and_204(rampart, backend):
+    h2srv = pytest.importorskip("test_h2_server")
+    r, b = start(rampart, backend)
+    b.on("/big", reply(BIG, "text/plain", headers=[("ETag", '"s"')]))
+    b.on("/nc", reply(b"", "text/plain", status=204))
+    c = h2srv.H2(r.port)
+    try:
+        g = c.response(c.request("GET", "/big", [("accept-encoding", "br")]))
+        h = c.response(c.request("HEAD", "/big", [("accept-encoding", "br")]))
+        n = c.response(c.request("GET", "/nc", [("accept-encoding", "br")]))
+        for st in (g, h):
+            assert st["headers"].get("content-encoding") == "br", st["headers"]
+            assert "content-length" not in st["headers"], st["headers"]
+            assert st["headers"].get("etag") == 'W/"s"'
+        assert decode("br", bytes(g["data"])) == BIG and h["data"] == b""
+        assert n["headers"][":status"] == "204" and "content-encoding" not in n["headers"]
+    finally:
+        c.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# an HTTP/2 (h2c) backend: its frames become the same response path
+
+
+@pytest.fixture
+def h2_origin():
+    pytest.importorskip("h2.connection")
+    from h2backend import H2Backend
+    import util
+
+    class Origin(H2Backend):
+        """H2Backend plus /t/small (100 bytes, content-length), /t/big (BIG, content-length),
+        /t/trailers (BIG then a trailer)."""
+
+        def _answer(self, conn, r, reqs, due, out):
+            path = (r.path or "/").split("?", 1)[0]
+            sid = r.stream_id
+            text = [("content-type", "text/plain")]
+            if path == "/t/small":
+                self._respond(conn, out, sid, 200, text + [("content-length", "100")], b"s" * 100)
+            elif path == "/t/big":
+                self._respond(conn, out, sid, 200, text + [("content-length", str(len(BIG)))],
+                              BIG)
+            elif path == "/t/trailers":
+                self._respond(conn, out, sid, 200, text, BIG, trailers=[("x-checksum", "abc123")])
+            else:
+                return super()._answer(conn, r, reqs, due, out)
+            reqs.pop(sid, None)
+
+    yield from util.started_servers(lambda n: Origin(f"h2o{n}"))
+
+
+def h2_origin_config(port):
+    return make_config(workers=1, upstreams={"h2": {"servers": [f"127.0.0.1:{port}"],
+                                                    "protocol": "h2c"}},
+                       routes=[{"match": {"path_prefix": "/"}, "proxy": "h2", "compress": True}])
+
+
+def test_h2_backend_bodies_compressed(rampart, h2_origin):
+    o = h2_origin()
+    r = rampart(h2_origin_config(o.port))
+    with Client(r.port) as c:
+        assert_compressed(c.request("GET", "/t/big", ae("gzip")), "gzip", BIG)
+        resp = c.request("GET", "/t/trailers", ae("br") + [("TE", "trailers")])
+        assert_compressed(resp, "br", BIG)
+        assert ("x-checksum", "abc123") in [(k.lower(), v) for k, v in resp.trailers]
+        resp = c.request("GET", "/json", ae("zstd") + [("X-Pad", "p" * 4000)])
+        assert resp.headers_all("content-encoding") == ["zstd"], resp.headers
+        assert "p" * 4000 in decode("zstd", resp.body).decode()
+        # not a listed type: as it came
+        resp = c.request("GET", "/size/5000", ae("gzip"))
+        assert resp.header("content-encoding") is None and len(resp.body) == 5000
+
+
+def test_h2_backend_min_length_by_content_length(rampart, h2_origin):
+    # the backend's content-length: 100 is below min_length: not compressed, like from an
+    # HTTP/1.1 backend
+    o = h2_origin()
+    r = rampart(h2_origin_config(o.port))
+    resp = get(r.port, "/t/small", ae("gzip"))
+    assert resp.status == 200
+    assert resp.header("content-encoding") is None, resp.headers
+    assert resp.body == b"s" * 100
