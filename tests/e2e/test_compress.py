@@ -1051,3 +1051,53 @@ def test_h2_backend_min_length_by_content_length(rampart, h2_origin):
     assert resp.status == 200
     assert resp.header("content-encoding") is None, resp.headers
     assert resp.body == b"s" * 100
+
+
+# ---------------------------------------------------------------------------------------------
+# a backend that dies mid-body must not yield a complete-looking compressed stream
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_truncated_backend_body_is_not_completed(rampart, backend, chunked):
+    r, b = start(rampart, backend)
+
+    def truncated(be, req, conn):
+        hs = be.base_headers() + [("Content-Type", "text/plain")]
+        hs.append(("Transfer-Encoding", "chunked") if chunked else
+                  ("Content-Length", str(len(BIG))))
+        half = BIG[: len(BIG) // 2]
+        conn.sendall(response_head(200, hs) + (b"%x\r\n%s\r\n" % (len(half), half)
+                                               if chunked else half))
+        return False  # close: the rest never comes
+
+    b.on("/cut", truncated)
+    with Client(r.port) as c:
+        c.send(build_request("GET", "/cut", ae("gzip")))
+        with pytest.raises((EOFError, ConnectionResetError, ValueError)):
+            resp = c.read_response()
+            # if a response came out whole, it must at least not pass for the full body
+            pytest.fail(f"truncated body delivered as complete: {resp.headers} "
+                        f"{len(resp.body)} bytes")
+    assert r.alive()
+
+
+def test_concurrent_compressed_streams(rampart, backend):
+    r, b = start(rampart, backend)
+    b.on("/cc", reply(BIG, "text/plain", chunked=True))
+    codings = ["gzip", "br", "zstd"] * 11
+    results = [None] * len(codings)
+
+    def one(i):
+        try:
+            results[i] = get(r.port, "/cc", ae(codings[i]), timeout=20)
+        except Exception as e:  # noqa: BLE001 - reported below
+            results[i] = e
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(codings))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    for coding, resp in zip(codings, results):
+        assert not isinstance(resp, Exception) and resp is not None, resp
+        assert_compressed(resp, coding, BIG)
