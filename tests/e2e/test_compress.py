@@ -1101,3 +1101,21 @@ def test_concurrent_compressed_streams(rampart, backend):
     for coding, resp in zip(codings, results):
         assert not isinstance(resp, Exception) and resp is not None, resp
         assert_compressed(resp, coding, BIG)
+
+
+# ---------------------------------------------------------------------------------------------
+# incompressible bodies: a coder may release a large block at once (brotli stores an
+# incompressible meta-block whole); the filter must still deliver it
+
+
+@pytest.mark.parametrize("coding", ["gzip", "br", "zstd"])
+@pytest.mark.parametrize("chunked", [False, True])
+def test_incompressible_body_over_4mib(rampart, backend, coding, chunked):
+    import random
+
+    r, b = start(rampart, backend)
+    noise = random.Random(5).randbytes(5 * 1024 * 1024)
+    b.on("/noise", reply(noise, "text/plain", chunked=chunked))
+    resp = get(r.port, "/noise", ae(coding), timeout=30)
+    assert_compressed(resp, coding, noise)
+    assert "compressing the response failed" not in r.stderr_text()
