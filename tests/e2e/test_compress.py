@@ -239,6 +239,7 @@ def test_empty_chunked_body(rampart, backend):
     ("br", "br"),
     ("zstd", "zstd"),
     ("GZip", "gzip"),
+    ("x-gzip", "gzip"),
     ("gzip, br, zstd", "zstd"),  # tie: server order zstd, br, gzip
     ("gzip, br", "br"),
     ("gzip;q=1, br;q=0.5, zstd;q=0.4", "gzip"),
@@ -1119,3 +1120,24 @@ def test_incompressible_body_over_4mib(rampart, backend, coding, chunked):
     resp = get(r.port, "/noise", ae(coding), timeout=30)
     assert_compressed(resp, coding, noise)
     assert "compressing the response failed" not in r.stderr_text()
+
+
+def test_h2_big_body_and_reset_mid_stream(rampart, backend):
+    h2srv = pytest.importorskip("test_h2_server")
+    r, b = start(rampart, backend)
+    big = text_body(3 * 1024 * 1024)
+    b.on("/big", reply(big, "text/plain", chunked=True))
+    c = h2srv.H2(r.port)
+    try:
+        # one stream abandoned with RST_STREAM after its first data, one read to the end
+        gone = c.request("GET", "/big", [("accept-encoding", "br")])
+        c.wait(lambda: len(c.st(gone)["data"]) > 0, what="first data")
+        c.conn.reset_stream(gone, 8)  # CANCEL
+        c.flush()
+        sid = c.request("GET", "/big", [("accept-encoding", "zstd")])
+        st = c.response(sid, timeout=30)
+        assert st["headers"].get("content-encoding") == "zstd", st["headers"]
+        assert decode("zstd", bytes(st["data"])) == big
+    finally:
+        c.close()
+    assert_compressed(get(r.port, "/big", ae("gzip")), "gzip", big)
