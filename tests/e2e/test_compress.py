@@ -1222,3 +1222,36 @@ def test_h2_big_body_and_reset_mid_stream(rampart, backend):
     finally:
         c.close()
     assert_compressed(get(r.port, "/big", ae("gzip")), "gzip", big)
+
+
+# ---------------------------------------------------------------------------------------------
+# configuration: `rampart check` accepts the documented shapes and names bad values
+
+
+def check_compress(tmp_path, value, name):
+    from util import RAMPART_BIN, dump_config, free_port
+
+    cfg = make_config(backends=[free_port()])
+    cfg["routes"][0]["compress"] = value
+    f = tmp_path / f"{name}.yaml"
+    f.write_text(dump_config(cfg))
+    p = subprocess.run([RAMPART_BIN, "check", "-c", str(f)], capture_output=True, timeout=10,
+                       stdin=subprocess.DEVNULL)
+    return p.returncode, (p.stdout + p.stderr).decode(errors="replace")
+
+
+@pytest.mark.parametrize("value", [True, False, dict(CUSTOM), {"encodings": ["zstd"]},
+                                   {"min_length": "1k"}, {"types": ["text/*", "font/woff2"]}])
+def test_config_accepted(tmp_path, value):
+    rc, out = check_compress(tmp_path, value, "good")
+    assert rc == 0, out
+
+
+@pytest.mark.parametrize("value", [{"encodings": ["deflate"]}, {"encodings": []},
+                                   {"gzip_level": 10}, {"br_level": 12}, {"zstd_level": 20},
+                                   {"types": ["html"]}, {"min_length": "lots"},
+                                   {"levels": 3}, "sometimes", ["gzip"]])
+def test_config_rejected_with_position(tmp_path, value):
+    rc, out = check_compress(tmp_path, value, "bad")
+    assert rc == 1, out
+    assert "bad.yaml:" in out, out
