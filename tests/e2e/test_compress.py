@@ -379,6 +379,19 @@ def test_head_has_the_get_headers(rampart, backend, chunked):
         assert_compressed(after, "gzip", BIG)
 
 
+def test_head_for_identity_client_matches_its_get(rampart, backend):
+    r, b = start(rampart, backend)
+    b.on("/hi", reply(BIG, "text/plain", headers=[("ETag", '"e"')]))
+    with Client(r.port) as c:
+        g = c.request("GET", "/hi", ae("identity"))
+        h = c.request("HEAD", "/hi", ae("identity"))
+    assert_untouched(g, BIG)
+    assert h.status == 200 and h.body == b"" and h.header("content-encoding") is None
+    assert h.header("content-length") == g.header("content-length") == str(len(BIG))
+    assert vary_tokens(h) == vary_tokens(g) == ["accept-encoding"]
+    assert h.headers_all("etag") == g.headers_all("etag") == ['"e"']
+
+
 def test_head_not_eligible_keeps_length(rampart, backend):
     r, b = start(rampart, backend)
     b.on("/hp", reply(BIG, "image/png"))
