@@ -48,7 +48,7 @@ test-asan: asan
 
 # A short run of every fuzz harness over its seed corpus.
 fuzz-smoke: fuzz-build
-	scripts/fuzz.sh $(FUZZB) 10
+	scripts/fuzz.sh $(FUZZB) 6
 
 test: build unit e2e test-asan fuzz-smoke
 	@echo "make test: all suites passed"

@@ -214,6 +214,9 @@ def test_h2_backend_bodies_compressed(rampart, h2_origin):
         assert resp.header("content-encoding") is None and len(resp.body) == 5000
 
 
+@pytest.mark.xfail(strict=True, reason="known limit: src/h2/h2_backend_stream.c relays an HTTP/2 "
+                   "backend's body chunked and drops its content-length, so min_length cannot "
+                   "apply (docs/compression.md)")
 def test_h2_backend_min_length_by_content_length(rampart, h2_origin):
     # the backend's content-length: 100 is below min_length: not compressed, like from an
     # HTTP/1.1 backend
