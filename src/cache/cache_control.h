@@ -37,10 +37,10 @@ void rp_cc_parse(const struct rp_msg *m, bool is_request, struct rp_cc *out);
 
 /* Cache options from the route (src/config): what a shared cache may store. */
 struct rp_cache_rules {
-    bool store_set_cookie;  /* responses with Set-Cookie may be stored (default false) */
-    bool heuristic;         /* heuristic freshness from Last-Modified (default true) */
-    int64_t heuristic_max;  /* cap of the heuristic lifetime, s (default 86400) */
-    int64_t default_ttl;    /* lifetime when nothing else says (0 = none: not fresh) */
+    bool store_set_cookie; /* responses with Set-Cookie may be stored (default false) */
+    bool heuristic;        /* heuristic freshness from Last-Modified (default true) */
+    int64_t heuristic_max; /* cap of the heuristic lifetime, s (default 86400) */
+    int64_t default_ttl;   /* lifetime when nothing else says (0 = none: not fresh) */
 };
 
 /* May a shared cache store this response to this request (RFC 9111 3, 3.5)? Method GET or
@@ -66,17 +66,17 @@ int64_t rp_cache_age(const struct rp_msg *resp, int64_t request_time, int64_t re
 
 /* How a stored response may answer a request now (RFC 9111 4.2.4, 4.3, RFC 5861). */
 enum rp_cache_use {
-    RP_USE_FRESH,        /* serve it */
-    RP_USE_STALE_OK,     /* stale, but the request's max-stale allows it: serve it */
-    RP_USE_SWR,          /* stale within stale-while-revalidate: serve it, refresh behind */
-    RP_USE_REVALIDATE,   /* send a conditional request first */
-    RP_USE_MISS,         /* not usable (only-if-cached then gives 504) */
+    RP_USE_FRESH,      /* serve it */
+    RP_USE_STALE_OK,   /* stale, but the request's max-stale allows it: serve it */
+    RP_USE_SWR,        /* stale within stale-while-revalidate: serve it, refresh behind */
+    RP_USE_REVALIDATE, /* send a conditional request first */
+    RP_USE_MISS,       /* not usable (only-if-cached then gives 504) */
 };
 enum rp_cache_use rp_cache_usable(const struct rp_cc *req_cc, const struct rp_cc *resp_cc,
                                   int64_t age, int64_t lifetime);
 
 /* Stale-if-error: may this stale response answer when the origin failed or gave a 5xx? */
-bool rp_cache_stale_if_error(const struct rp_cc *req_cc, const struct rp_cc *resp_cc,
-                             int64_t age, int64_t lifetime);
+bool rp_cache_stale_if_error(const struct rp_cc *req_cc, const struct rp_cc *resp_cc, int64_t age,
+                             int64_t lifetime);
 
 #endif

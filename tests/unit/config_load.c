@@ -678,14 +678,14 @@ static void test_upstream_lb(void)
 static void test_route_compress(void)
 {
     struct rp_cfg_errors errs = {0};
-    struct rp_config *c = load(
-        "listen: [\":8080\"]\nupstreams: {a: {servers: [\"127.0.0.1:1\"]}}\n"
-        "routes:\n"
-        "  - {match: {path_prefix: /x}, proxy: a, compress: true}\n"
-        "  - {match: {path_prefix: /y}, proxy: a, compress: {encodings: [gzip, br], min_length: 1k,\n"
-        "     types: [\"Text/*\", application/json], gzip_level: 9}}\n"
-        "  - {proxy: a, compress: false}\n",
-        &errs);
+    struct rp_config *c = load("listen: [\":8080\"]\nupstreams: {a: {servers: [\"127.0.0.1:1\"]}}\n"
+                               "routes:\n"
+                               "  - {match: {path_prefix: /x}, proxy: a, compress: true}\n"
+                               "  - {match: {path_prefix: /y}, proxy: a, compress: {encodings: "
+                               "[gzip, br], min_length: 1k,\n"
+                               "     types: [\"Text/*\", application/json], gzip_level: 9}}\n"
+                               "  - {proxy: a, compress: false}\n",
+                               &errs);
     CHECK(c != NULL);
     if (c) {
         const struct rp_compress_conf *z = c->routes[0].compress;
