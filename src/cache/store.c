@@ -20,31 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A word-at-a-time multiplicative hash with a murmur-style finaliser; never 0 (the ghost
- * table's empty marker). */
+#include "core/hash.h"
+
+/* rp_hash64, never 0 (the ghost table's empty marker). */
 static uint64_t key_hash(struct rp_slice k)
 {
-    const unsigned char *p = (const unsigned char *)k.p;
-    size_t n = k.n;
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xff51afd7ed558ccdULL);
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
-        h ^= h >> 29;
-        p += 8;
-        n -= 8;
-    }
-    if (n) {
-        uint64_t w = 0;
-        memcpy(&w, p, n);
-        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
-    }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
+    uint64_t h = rp_hash64(k.p, k.n);
     return h ? h : 1;
 }
 

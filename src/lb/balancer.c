@@ -48,23 +48,6 @@ uint64_t rp_lb_rand(uint64_t *rng)
     return x * 0x2545f4914f6cdd1dULL;
 }
 
-/* FNV-1a over the bytes, then a 64-bit finaliser so that nearby keys spread over the ring. */
-uint64_t rp_lb_hash64(const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 0x100000001b3ULL;
-    }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
 uint32_t rp_lb_pick_weighted_random(const struct rp_lb_pick *p)
 {
     uint64_t total = 0;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "core/hash.h" /* rp_hash64 for keys and rings */
 
 /* One pick. */
 struct rp_lb_pick {
@@ -19,7 +20,7 @@ struct rp_lb_pick {
      * candidate this time */
     const uint32_t *weight;
     uint32_t ncand;    /* servers with weight > 0; always >= 1 */
-    uint64_t key_hash; /* ip_hash / hash: the request's key, hashed (rp_lb_hash64) */
+    uint64_t key_hash; /* ip_hash / hash: the request's key, hashed (rp_hash64, src/core/hash.h) */
     bool has_key;      /* false: the key was absent (hash then picks like random) */
     uint64_t *rng;     /* the worker's xorshift64 state (rp_lb_rand) */
     uint64_t now_us;   /* monotonic clock */
@@ -51,8 +52,7 @@ extern const struct rp_balancer rp_lb_round_robin, rp_lb_random, rp_lb_least_con
     rp_lb_ip_hash, rp_lb_hash;
 
 /* Helpers shared by the algorithms. */
-uint64_t rp_lb_rand(uint64_t *rng);             /* xorshift64*, never returns for rng=0 */
-uint64_t rp_lb_hash64(const void *p, size_t n); /* a fast, well-mixed 64-bit hash */
+uint64_t rp_lb_rand(uint64_t *rng); /* xorshift64*, never returns for rng=0 */
 uint32_t rp_lb_pick_weighted_random(const struct rp_lb_pick *p); /* by weight among cands */
 
 /* Per-worker balancer states of every upstream of a snapshot (array of cfg->nupstreams).

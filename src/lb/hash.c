@@ -47,7 +47,7 @@ static uint64_t identity_hash(const struct rp_server_conf *s)
     else
         n = snprintf(ident, sizeof(ident), "%s", s->addr.text);
     size_t len = n < 0 ? 0 : (size_t)n < sizeof(ident) ? (size_t)n : sizeof(ident) - 1;
-    return rp_lb_hash64(ident, len);
+    return rp_hash64(ident, len);
 }
 
 /* Point k of a server: splitmix64's finaliser over the identity hash and k. */

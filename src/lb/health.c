@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "lb/health_int.h"
 #include "lb/server_state.h"
@@ -126,7 +127,7 @@ static const char *dur(uint64_t ms, char *buf, size_t n)
  * and after a reload that changed the checks). */
 static void describe(const struct rp_config *cfg)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = 0;
     char lines[64][256];
     uint32_t n = 0;
     for (uint32_t i = 0; i < cfg->nupstreams; i++) {
@@ -146,8 +147,7 @@ static void describe(const struct rp_config *cfg)
                  "timeout %s, rise %u, fall %u",
                  u->name, what, u->nservers, dur(hp->interval ? hp->interval : 5000, d1, 16),
                  hp->jitter, dur(hp->timeout ? hp->timeout : 2000, d2, 16), hp->rise, hp->fall);
-        for (const char *p = line; *p; p++)
-            h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+        h = h * 31 + rp_hash64(line, strlen(line));
         if (n < 64)
             memcpy(lines[n++], line, sizeof(line));
     }

@@ -36,12 +36,12 @@ static bool request_key(const struct rp_exchange *x, uint64_t *hash)
     unsigned char ip[16];
     struct rp_slice v = {0};
     if (u->balancer->key == RP_LB_KEY_CLIENT_NET) {
-        *hash = rp_lb_hash64(ip, client_ip(x, ip, true));
+        *hash = rp_hash64(ip, client_ip(x, ip, true));
         return true;
     }
     switch (u->hash_key.kind) {
     case RP_HK_IP:
-        *hash = rp_lb_hash64(ip, client_ip(x, ip, false));
+        *hash = rp_hash64(ip, client_ip(x, ip, false));
         return true;
     case RP_HK_PATH:
         v = x->norm_path;
@@ -62,7 +62,7 @@ static bool request_key(const struct rp_exchange *x, uint64_t *hash)
             return false;
         break;
     }
-    *hash = rp_lb_hash64(v.p, v.n);
+    *hash = rp_hash64(v.p, v.n);
     return true;
 }
 

@@ -64,7 +64,7 @@ static void st_free(const struct rp_balancer *b, void *st)
 
 static uint64_t key_of(uint32_t k)
 {
-    return rp_lb_hash64(&k, sizeof(k));
+    return rp_hash64(&k, sizeof(k));
 }
 
 static uint32_t pick(const struct rp_balancer *b, void *st, struct fix *f, uint64_t key,

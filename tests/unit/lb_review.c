@@ -12,7 +12,7 @@
 #include "lb/sticky.h"
 #include "test.h"
 
-/* sticky.c: the id is rp_lb_hash64("rampart-sticky\n" upstream "\n" address) with no secret,
+/* sticky.c: the id is rp_hash64("rampart-sticky\n" upstream "\n" address) with no secret,
  * so a client holding its cookie can try every address of a private /24 and the usual ports
  * offline (a few thousand hashes) and learn the backend's address. */
 static void sticky_id_does_not_reveal_the_address(void)
@@ -37,7 +37,7 @@ static void sticky_id_does_not_reveal_the_address(void)
             int n = snprintf(ident, sizeof(ident), "rampart-sticky\n%s\n10.1.2.%u:%u", u.name, host,
                              ports[p]);
             snprintf(guess, sizeof(guess), "%016llx",
-                     (unsigned long long)rp_lb_hash64(ident, (size_t)n));
+                     (unsigned long long)rp_hash64(ident, (size_t)n));
             if (!strcmp(guess, id)) {
                 recovered = true;
                 break;
